@@ -1,0 +1,47 @@
+"""Command line: ``python -m autograder release --out DIR`` and
+``python -m autograder grade SUBMISSIONS --out DIR [--jobs N]`` (see CONTRACT.md)."""
+import argparse
+import os
+import sys
+
+from . import paths
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rel = sub.add_parser("release", help="write the student notebooks")
+    rel.add_argument("--out", required=True, help="folder for <assignment>/<assignment>.ipynb")
+    rel.add_argument("--assignment", action="append", choices=paths.assignments(),
+                     help="only this assignment (repeatable; default: all)")
+
+    gra = sub.add_parser("grade", help="autograde a folder of submissions")
+    gra.add_argument("submissions", help="folder laid out as <student>/<assignment>/<assignment>.ipynb")
+    gra.add_argument("--out", required=True, help="folder for grades.csv, checks.csv, feedback/")
+    gra.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                     help="submissions graded at once (default: the number of cores)")
+    gra.add_argument("--assignment", action="append", choices=paths.assignments(),
+                     help="only this assignment (repeatable; default: all)")
+    gra.add_argument("--db", default=None,
+                     help="gradebook SQLAlchemy URL (default: sqlite in OUT/nbgrader)")
+
+    args = parser.parse_args(argv)
+    if args.command == "release":
+        from .release import release
+
+        for assignment, path in release(args.out, args.assignment).items():
+            print(f"released {assignment}: {path}")
+        return 0
+
+    from .grade import grade
+
+    run = grade(args.submissions, args.out, assignments=args.assignment, db_url=args.db)
+    graded = sum(r.status == "graded" for r in run.results)
+    print(f"{len(run.results)} results ({graded} graded, {len(run.results) - graded} not): "
+          f"{run.out / 'grades.csv'}")
+    return 0  # every submission has its row, whatever the scores (CONTRACT.md)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
