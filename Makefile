@@ -21,16 +21,31 @@ venv: $(VENV)/.installed
 
 # Student notebooks: _build/release/<assignment>/<assignment>.ipynb, and a copy of each as the
 # book's exercise page (book/exercises/<assignment>.ipynb, shown but never executed).
-release: $(VENV)/.installed
-	$(PY) -m autograder release --out $(RELEASE)
-	mkdir -p book/exercises
-	for nb in $(RELEASE)/*/*.ipynb; do cp "$$nb" book/exercises/; done
+# For a fast rebuild they are released again only when what they are made from changed, and a
+# page is copied only when its content changed (a new copy makes Sphinx re-read the page).
+RELEASE_INPUTS := _toc.yml $(wildcard solutions/*.md) $(shell find autograder -name '*.py')
 
+$(RELEASE)/.released: $(VENV)/.installed $(RELEASE_INPUTS)
+	$(PY) -m autograder release --out $(RELEASE)
+	touch $@
+
+release: $(RELEASE)/.released
+	mkdir -p book/exercises
+	for nb in $(RELEASE)/*/*.ipynb; do \
+	  cmp -s "$$nb" "book/exercises/$${nb##*/}" || cp "$$nb" book/exercises/; done
+
+# tools/jb.py is the jupyter-book command with ~1 s less startup (see its docstring).
 html: $(VENV)/.installed
-	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	$(PY) tools/jb.py build . $(JB_FLAGS)
 
 book: release
 	$(MAKE) html
+
+# The instructor edition in _build/instructor/html: conceptual solutions shown, and each
+# exercise page is its instructor source (reference solution and tests, executed). For
+# instructors only, never published; it writes nothing outside _build/instructor.
+instructor: $(VENV)/.installed
+	$(PY) tools/instructor_edition.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

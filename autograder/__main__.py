@@ -7,6 +7,15 @@ import sys
 from . import paths
 
 
+def quiet_library_warnings() -> None:
+    """nbgrader 0.9.6 on SQLAlchemy 2.x prints harmless autoflush warnings by the dozen."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -27,6 +36,7 @@ def main(argv=None) -> int:
                      help="gradebook SQLAlchemy URL (default: sqlite in OUT/nbgrader)")
 
     args = parser.parse_args(argv)
+    quiet_library_warnings()
     if args.command == "release":
         from .release import release
 
@@ -36,10 +46,12 @@ def main(argv=None) -> int:
 
     from .grade import grade
 
-    run = grade(args.submissions, args.out, assignments=args.assignment, db_url=args.db)
+    run = grade(args.submissions, args.out, assignments=args.assignment, db_url=args.db,
+                jobs=args.jobs)
     graded = sum(r.status == "graded" for r in run.results)
-    print(f"{len(run.results)} results ({graded} graded, {len(run.results) - graded} not): "
-          f"{run.out / 'grades.csv'}")
+    resumed = f", {run.resumed} from an earlier run" if run.resumed else ""
+    print(f"{len(run.results)} results ({graded} graded, {len(run.results) - graded} not"
+          f"{resumed}): {run.out / 'grades.csv'}")
     return 0  # every submission has its row, whatever the scores (CONTRACT.md)
 
 

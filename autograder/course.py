@@ -10,17 +10,18 @@ from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
 from nbgrader.utils import capture_log, temp_attrs
 from traitlets.config import Config
 
-from . import build, paths
-from .preprocessors import HideHiddenTests
+from . import build
+from .preprocessors import HideHiddenTests, SandboxedExecute, TrustedVerdicts
 
 COURSE_ID = "rnn-course"
 # What replaces a solution in the student version (nbgrader's default stub, made explicit).
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
-CELL_TIMEOUT_S = 120
 
 
 class StepFailed(RuntimeError):
@@ -29,19 +30,15 @@ class StepFailed(RuntimeError):
 
 def _environment() -> None:
     # nbgrader 0.9.6 runs `alembic` in a subprocess (gradebook migrations): it must be on PATH.
-    # The grading kernel imports autograder.checks for the hidden tests: the repo goes on its path.
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    pythonpath = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-    if str(paths.ROOT) not in pythonpath:
-        os.environ["PYTHONPATH"] = os.pathsep.join([str(paths.ROOT)] + [p for p in pythonpath if p])
 
 
 class Course:
     """One nbgrader course directory rooted at ``root``, its gradebook at ``db_url``."""
 
-    def __init__(self, root, db_url: str | None = None):
+    def __init__(self, root, db_url: str | None = None, *, slot: int = 0, hide=()):
         _environment()
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -51,11 +48,16 @@ class Course:
         self.config.CourseDirectory.course_id = COURSE_ID
         self.config.CourseDirectory.db_url = self.db_url
         self.config.ClearSolutions.code_stub = {"python": CODE_STUB}
-        self.config.Execute.timeout = CELL_TIMEOUT_S
-        self.config.Execute.interrupt_on_timeout = True
+        # Autograde as nbgrader does, except that the notebook runs in the sandbox and the
+        # scores come from the grader's own judgment (preprocessors.py); order as nbgrader's.
+        self.config.Autograde.autograde_preprocessors = [
+            SandboxedExecute, TrustedVerdicts, IgnorePattern, ClearMetadataPreprocessor,
+            LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
         # Feedback goes to students: no hidden-test code in it (see preprocessors.py).
         self.config.GenerateFeedback.preprocessors = [
             GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
+        self.config.SandboxedExecute.slot = slot
+        self.config.SandboxedExecute.hide = [str(self.root), *map(str, hide)]
         self.coursedir = CourseDirectory(config=self.config)
 
     def path(self, step: str, assignment: str, student: str = ".") -> Path:
@@ -69,7 +71,19 @@ class Course:
 
         build.write_source(assignment, self.root)
         self._run(GenerateAssignment, assignment_id=assignment, force=True, create_assignment=True)
+        return self.released(assignment)
+
+    def released(self, assignment: str) -> Path:
+        """The student notebook generated for ``assignment`` (after :meth:`generate`)."""
         return self.path(self.coursedir.release_directory, assignment) / f"{assignment}.ipynb"
+
+    def add_students(self, students: list[str]) -> None:
+        """Create the students up front: parallel autogrades would race to create them."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url, self.coursedir.course_id) as gb:
+            for student in students:
+                gb.update_or_create_student(student)
 
     def autograde(self, assignment: str, student: str) -> None:
         from nbgrader.converters import Autograde

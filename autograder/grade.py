@@ -1,18 +1,32 @@
 """Grade a folder of submissions laid out as ``SUBMISSIONS/<student>/<assignment>/<assignment>.ipynb``.
 
 Every (student, assignment) pair gets a result, whatever happens to its notebook: ``intake``
-rejects or repairs the file, nbgrader ``autograde`` runs and scores it into the gradebook,
-``generate_feedback`` renders the HTML the student gets back, and ``report`` writes the CSVs.
+rejects or repairs the file, nbgrader ``autograde`` runs it in the sandbox and scores it into the
+gradebook from the grader's own verdicts, ``generate_feedback`` renders the HTML the student
+gets back, and ``report`` writes the CSVs and the instructor's report.
+
+Submissions are graded ``jobs`` at a time, each in a fresh kernel, by worker processes that each
+own one sandbox slot. A journal (``OUT/journal/``) records each finished submission atomically,
+with a digest of the notebook it graded: a run killed half-way and started again grades only
+what the journal lacks, so every submission ends graded exactly once.
 """
+import hashlib
 import html
+import json
+import multiprocessing
+import os
 import shutil
-from dataclasses import dataclass, field
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from . import intake, paths, report
 from .course import Course, StepFailed
+from .preprocessors import LAST_RUN
 
 
 @dataclass
@@ -24,13 +38,17 @@ class Result:
     score: float = 0.0
     max_score: float = 0.0
     reason: str = ""
+    seconds: float = 0.0
+    digest: str = ""
     checks: list[dict] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class GradeRun:
     results: list[Result]
     out: Path
+    resumed: int = 0            # results taken from the journal of an earlier, interrupted run
 
 
 def students(submissions: Path) -> list[str]:
@@ -38,26 +56,112 @@ def students(submissions: Path) -> list[str]:
                   if p.is_dir() and not p.name.startswith("."))
 
 
-def grade(submissions, out, *, assignments: list[str] | None = None,
-          db_url: str | None = None) -> GradeRun:
-    submissions, out = Path(submissions), Path(out)
+def digest(folder: Path) -> str:
+    """What the submission is: a hash of its folder's notebooks (names and bytes)."""
+    h = hashlib.sha256()
+    for path in sorted(folder.glob("*.ipynb")) if folder.is_dir() else []:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+class Journal:
+    """One JSON file per finished (student, assignment), written atomically."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, student: str, assignment: str) -> Path:
+        return self.root / f"{assignment}--{student}.json"
+
+    def load(self, student: str, assignment: str, expected_digest: str) -> Result | None:
+        try:
+            data = json.loads(self._path(student, assignment).read_text())
+        except (OSError, ValueError):
+            return None
+        return Result(**data) if data.get("digest") == expected_digest else None
+
+    def record(self, result: Result) -> None:
+        path = self._path(result.student, result.assignment)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(result)))
+        os.replace(tmp, path)
+
+
+def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str | None = None,
+          jobs: int = 1, progress: bool | None = None) -> GradeRun:
+    submissions, out = Path(submissions).resolve(), Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    course = Course(out / "nbgrader", db_url)
     assignments = assignments or paths.assignments()
-    released = {a: nbformat.read(course.generate(a), as_version=4) for a in assignments}
-    results = []
-    for student in students(submissions):
-        for assignment in assignments:
-            result = grade_one(course, submissions, student, assignment, released[assignment])
-            _publish_feedback(course, out, result)
-            results.append(result)
+    course = Course(out / "nbgrader", db_url)
+    for assignment in assignments:
+        course.generate(assignment)
+    people = students(submissions)
+    course.add_students(people)
+    journal = Journal(out / "journal")
+    pairs = [(s, a) for s in people for a in assignments]
+    digests = {p: digest(submissions / p[0] / p[1]) for p in pairs}
+    done = {p: r for p in pairs if (r := journal.load(*p, digests[p]))}
+    todo = [p for p in pairs if p not in done]
+    bar = Progress(len(pairs), len(done), progress)
+    for result in _run(todo, submissions, out, db_url, jobs):
+        result.digest = digests[(result.student, result.assignment)]
+        journal.record(result)
+        done[(result.student, result.assignment)] = result
+        bar.update(result)
+    bar.close()
+    results = [done[p] for p in pairs]
     report.write(out, results, course)
-    return GradeRun(results, out)
+    return GradeRun(results, out, resumed=len(pairs) - len(todo))
 
 
-def grade_one(course: Course, submissions: Path, student: str, assignment: str,
-              released) -> Result:
+def _run(todo, submissions: Path, out: Path, db_url, jobs: int):
+    """Grade the pairs, yielding each result as it finishes."""
+    hide = [str(submissions), str(out)]
+    if jobs <= 1 or len(todo) <= 1:
+        _init_worker(None, out, db_url, hide)
+        for student, assignment in todo:
+            yield _grade_task(submissions, student, assignment)
+        return
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    slots = ctx.Queue()
+    for slot in range(jobs):
+        slots.put(slot)
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(slots, out, db_url, hide)) as pool:
+        futures = {pool.submit(_grade_task, submissions, s, a): (s, a) for s, a in todo}
+        for future in as_completed(futures):
+            student, assignment = futures[future]
+            try:
+                yield future.result()
+            except Exception as err:  # a worker died: the submission still gets its row
+                yield Result(student, assignment, "error", reason=f"grader error: {err!r}"[:300])
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(slots, out: Path, db_url, hide) -> None:
+    from .__main__ import quiet_library_warnings
+
+    quiet_library_warnings()
+    slot = slots.get() if slots is not None else 0
+    _WORKER["course"] = Course(out / "nbgrader", db_url, slot=slot, hide=hide)
+    _WORKER["out"] = out
+
+
+def _grade_task(submissions: Path, student: str, assignment: str) -> Result:
+    course, out = _WORKER["course"], _WORKER["out"]
+    started = time.monotonic()
+    result = grade_one(course, submissions, student, assignment)
+    result.seconds = round(time.monotonic() - started, 3)
+    _publish_feedback(course, out, result)
+    return result
+
+
+def grade_one(course: Course, submissions: Path, student: str, assignment: str) -> Result:
     folder = submissions / student / assignment
+    released = nbformat.read(course.released(assignment), as_version=4)
     try:
         taken = intake.read(folder, assignment, released)
     except intake.Rejected as err:
@@ -67,12 +171,15 @@ def grade_one(course: Course, submissions: Path, student: str, assignment: str,
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     nbformat.write(taken.notebook, dest / f"{assignment}.ipynb")
+    LAST_RUN.clear()
     try:
         course.autograde(assignment, student)
         course.feedback(assignment, student)
     except StepFailed as err:
         return Result(student, assignment, "error", reason=_first_error_line(str(err)))
-    return Result(student, assignment, "graded", reason="; ".join(taken.notes))
+    notes = taken.notes + list(LAST_RUN.get("events", []))
+    return Result(student, assignment, "graded", reason="; ".join(notes),
+                  failures=dict(LAST_RUN.get("failures", {})))
 
 
 def _first_error_line(log: str) -> str:
@@ -94,3 +201,33 @@ def _publish_feedback(course: Course, out: Path, result: Result) -> None:
             f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{result.assignment}</title>"
             f"</head><body><h1>{html.escape(result.assignment)}: not graded</h1>"
             f"<p>Score: 0. {html.escape(result.reason)}</p></body></html>")
+
+
+class Progress:
+    """A progress line with a running count and an ETA on a terminal; a line per tenth else."""
+
+    def __init__(self, total: int, already: int, enabled: bool | None):
+        self.total, self.count, self.start_count = total, already, already
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def update(self, result: Result) -> None:
+        self.count += 1
+        if not self.enabled:
+            return
+        done_now = self.count - self.start_count
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / done_now * (self.total - self.count) if done_now else 0
+        line = (f"[{self.count:>{len(str(self.total))}}/{self.total}] "
+                f"{100 * self.count // max(self.total, 1):3d}%  ETA {int(eta) // 60}:{int(eta) % 60:02d}  "
+                f"{result.student}/{result.assignment}: {result.status}")
+        if self.tty:
+            sys.stderr.write("\r" + line[:100].ljust(100))
+        elif self.count == self.total or self.count % max(1, self.total // 10) == 0:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\n")

@@ -1,7 +1,9 @@
 """nbgrader preprocessors of our own, configured into nbgrader's pipelines by ``course``."""
+import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from traitlets import Float, Integer, List, Unicode
 
-from . import nbmeta
+from . import checks, execute, nbmeta, sandbox
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -27,3 +29,63 @@ class HideHiddenTests(NbGraderPreprocessor):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+class SandboxedExecute(NbGraderPreprocessor):
+    """Replaces nbgrader's ``Execute``: runs the notebook in the sandbox (see ``execute``) and
+    leaves, for ``TrustedVerdicts``, what each test cell's check sent back."""
+
+    slot = Integer(0, help="job slot: which unprivileged sandbox user runs the kernel").tag(config=True)
+    hide = List(Unicode(), help="paths the kernel must not see (besides solutions/ and "
+                                "the grader's own code)").tag(config=True)
+    cell_timeout = Float(30.0, help="wall-clock seconds per cell").tag(config=True)
+    notebook_timeout = Float(240.0, help="wall-clock seconds per notebook").tag(config=True)
+    memory_mb = Integer(4096, help="address-space limit of the kernel, in MiB").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        limits = sandbox.Limits(memory_mb=self.memory_mb, cell_timeout_s=self.cell_timeout,
+                                notebook_timeout_s=self.notebook_timeout)
+        runner = execute.Runner(resources["nbgrader"]["assignment"], slot=self.slot,
+                                hide=list(self.hide), limits=limits)
+        execution = runner.run(nb)
+        resources["execution"] = execution
+        LAST_RUN.clear()
+        LAST_RUN.update(seconds=execution.seconds, events=execution.events, failures={})
+        return execution.notebook, resources
+
+
+class TrustedVerdicts(NbGraderPreprocessor):
+    """Scores every test cell from the grader's own judgment of what its check sent back, by
+    setting the outputs nbgrader's ``SaveAutoGrades`` reads: an error output for a failure,
+    none for a pass (so a student's stderr warning, or a patched ``assert``, changes nothing)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not nbmeta.is_grade(cell):
+            return cell, resources
+        gid = nbmeta.grade_id(cell)
+        function, _, kind = gid.partition("-")
+        assignment = resources["nbgrader"]["assignment"]
+        captured = resources["execution"].captures.get(gid, "the grader's check did not run")
+        if isinstance(captured, str):
+            found = [f"{function}: {captured}"]
+        else:
+            found = checks.judge(assignment, function, kind, captured)
+        kept = [o for o in cell.get("outputs", []) if o.output_type != "error"
+                and not (o.output_type == "stream" and o.name == "stderr")]
+        if found:
+            message = checks.summary(function, found, kind)
+            LAST_RUN.setdefault("failures", {})[gid] = found[0]
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.output_type == "stream" and o.name == "stderr")]
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename="CheckFailed", evalue=message, traceback=message.splitlines()))
+        else:
+            n = len(checks.cases(assignment, function, kind))
+            cell.outputs = kept + [nbformat.v4.new_output(
+                "stream", name="stdout", text=f"Grader: all {n} {kind} checks of {function} passed.\n")]
+        return cell, resources
+
+
+# What the last SandboxedExecute/TrustedVerdicts run in this process found (the grade step
+# reads it right after nbgrader's autograde returns; one submission at a time per process).
+LAST_RUN: dict = {}

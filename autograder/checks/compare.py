@@ -8,6 +8,8 @@ import numbers
 
 import numpy as np
 
+from ..codec import Opaque, Tensor
+
 RTOL, ATOL = 1e-7, 1e-10
 
 
@@ -15,6 +17,10 @@ def describe(value) -> str:
     """A short, safe description of a value's type (never its full contents)."""
     if isinstance(value, np.ndarray):
         return f"a numpy array of dtype {value.dtype} and shape {value.shape}"
+    if isinstance(value, Opaque):
+        return f"an object of type {value.type_name}"
+    if isinstance(value, Tensor):
+        return f"a torch tensor of dtype {value.torch_dtype} and shape {tuple(value.array.shape)}"
     if isinstance(value, (list, tuple, dict, str)):
         return f"a {type(value).__name__} of length {len(value)}"
     return f"a {type(value).__module__}.{type(value).__qualname__}".replace("builtins.", "")
@@ -29,6 +35,12 @@ def difference(expected, got, *, rtol=RTOL, atol=ATOL, path="result") -> str | N
     """None if ``got`` matches ``expected``, else one sentence saying where and how it differs."""
     if isinstance(expected, np.ndarray):
         return _array_difference(expected, got, rtol, atol, path)
+    if isinstance(expected, Tensor):
+        if not isinstance(got, Tensor):
+            return f"{path}: expected a torch tensor of shape {expected.array.shape}, got {describe(got)}"
+        if got.torch_dtype != expected.torch_dtype:
+            return f"{path}: expected dtype {expected.torch_dtype}, got dtype {got.torch_dtype}"
+        return _array_difference(expected.array, got.array, rtol, atol, path)
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)):
             return f"{path}: expected a {type(expected).__name__} of length {len(expected)}, got {describe(got)}"

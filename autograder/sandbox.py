@@ -1,0 +1,197 @@
+"""The sandbox a student's kernel runs in, and its launcher (``python autograder/sandbox.py``).
+
+Student code is untrusted: it may loop forever, exhaust memory, fork, print without end, or try to
+read the solutions, the gradebook or other students' work. The grader (``execute``) starts each
+kernel through this launcher, which, before it ``exec``s the kernel:
+
+- as root, in new network, mount and PID namespaces (``unshare``): no network at all (the kernel
+  talks to the grader over IPC sockets in its working directory), a private ``/tmp``, and empty
+  tmpfs mounted over every path in ``--hide`` (``solutions/``, the grader's package, the gradebook
+  and output folder, the submissions);
+- drops to an unprivileged user of its own (one per parallel job slot, so that one student's fork
+  bomb cannot use up the process quota of another's kernel);
+- sets resource limits: address space (memory), processes/threads, file size, no core dumps.
+
+Without root none of the namespaces or the user switch is possible: the limits still apply, and
+the README says what is enforced where. Wall-clock limits per cell and per notebook, and the
+output cap, are enforced by the grader side (``execute``), which the student cannot touch.
+"""
+import argparse
+import os
+import pwd
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+USER_PREFIX = "rnngrader"
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int = 4096          # address space of the kernel (torch needs ~2 GB of it)
+    processes: int = 128           # tasks (processes and threads) of the sandbox user
+    file_mb: int = 64              # largest file the kernel may write
+    cell_timeout_s: float = 30.0   # wall clock per cell (grader side)
+    notebook_timeout_s: float = 240.0  # wall clock per notebook, kernel restarts included
+    output_kb_per_cell: int = 256  # printed output kept per cell; the rest is dropped
+    capture_mb: int = 64           # results the checks send back, per notebook
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def can_isolate() -> bool:
+    """Whether namespaces and a user switch are available (root, with unshare on PATH)."""
+    return is_root() and shutil.which("unshare") is not None
+
+
+def slot_user(slot: int) -> str | None:
+    """The unprivileged user of a job slot, created on first use (root only)."""
+    if not is_root():
+        return None
+    name = f"{USER_PREFIX}{slot}"
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        name], check=False, capture_output=True)
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            return None
+    return name
+
+
+def launcher_command(*, user: str | None, hide: list[str], limits: Limits) -> list[str]:
+    """The command prefix that starts a program inside the sandbox."""
+    # Run as a script (stdlib only): the kernel's environment has no path to this package.
+    inner = [sys.executable, os.path.abspath(__file__), "--memory-mb", str(limits.memory_mb),
+             "--processes", str(limits.processes), "--file-mb", str(limits.file_mb)]
+    if user:
+        inner += ["--user", user]
+    if not can_isolate():
+        return inner + ["--"]
+    for path in hide:
+        inner += ["--hide", path]
+    for path in sorted({sys.prefix, sys.base_prefix}):  # the interpreter the kernel runs on
+        inner += ["--expose", path]
+    return ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc",
+            "--propagation", "private", "--kill-child"] + inner + ["--"]
+
+
+def kill_user_processes(user: str | None) -> None:
+    """Kill every process left by a slot's user (forks that outlived the kernel)."""
+    if user and is_root():
+        subprocess.run(["pkill", "-KILL", "-u", user], check=False, capture_output=True)
+
+
+def become_subreaper() -> None:
+    """Make orphaned sandbox processes children of this process, so that :func:`reap` can
+    collect them: a zombie left to a container's init may never be reaped, and zombies count
+    against the slot user's process limit."""
+    import ctypes
+
+    PR_SET_CHILD_SUBREAPER = 36
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def reap(user: str | None) -> None:
+    """Collect this process's zombie children that belong to ``user``."""
+    if not user:
+        return
+    uid = pwd.getpwnam(user).pw_uid
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as fh:
+                status = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue
+        if (status.get("State", "").strip().startswith("Z")
+                and int(status.get("PPid", "0")) == os.getpid()
+                and int(status.get("Uid", "-1").split()[0]) == uid):
+            try:
+                os.waitpid(int(entry), os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+HOLD = "/mnt"  # a tmpfs goes over it to hold the exposed trees while their parents are covered
+
+
+def _mount(*args: str) -> None:
+    subprocess.run(["mount", *args], check=True)
+
+
+def _closed_ancestors(path: str) -> list[str]:
+    """Ancestors of ``path`` that other users cannot traverse (e.g. /root, home of pyenv)."""
+    parts = os.path.abspath(path).split(os.sep)[1:-1]
+    ancestors = [os.sep + os.path.join(*parts[:i]) for i in range(1, len(parts) + 1)]
+    return [a for a in ancestors if not os.stat(a).st_mode & 0o001]
+
+
+def _hide(hide: list[str], expose: list[str]) -> None:
+    """In the new mount namespace: empty tmpfs over /tmp, /dev/shm, every hidden path and every
+    closed ancestor of an exposed path, then the exposed trees (the Python installation the
+    kernel runs on) put back where they were, reachable by the sandbox user."""
+    expose = [p for p in expose if os.path.isdir(p)]
+    _mount("-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", HOLD)
+    for i, path in enumerate(expose):
+        os.mkdir(f"{HOLD}/{i}")
+        _mount("--rbind", path, f"{HOLD}/{i}")
+    covers = {"/tmp": "1777", "/dev/shm": "1777"}
+    covers.update({p: "0755" for p in hide})
+    covers.update({a: "0755" for p in expose for a in _closed_ancestors(p)})
+    for path, mode in sorted(covers.items()):
+        if os.path.isdir(path):
+            _mount("-t", "tmpfs", "-o", f"size=64m,mode={mode}", "tmpfs", path)
+    for i, path in enumerate(expose):
+        os.makedirs(path, exist_ok=True)
+        _mount("--move", f"{HOLD}/{i}", path)
+
+
+def _limit(memory_mb: int, processes: int, file_mb: int, user: str | None) -> None:
+    mb = 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * mb, memory_mb * mb))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb * mb, file_mb * mb))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if user:  # RLIMIT_NPROC counts all tasks of the user: meaningless for root or a shared user
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+
+
+def _become(user: str) -> None:
+    entry = pwd.getpwnam(user)
+    os.setgroups([])
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="start a program inside the grading sandbox")
+    parser.add_argument("--hide", action="append", default=[])
+    parser.add_argument("--expose", action="append", default=[])
+    parser.add_argument("--user")
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--processes", type=int, required=True)
+    parser.add_argument("--file-mb", type=int, required=True)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if args.hide or args.expose:
+        _hide(args.hide, args.expose)
+    user = args.user if is_root() else None
+    if user:
+        _become(user)
+    _limit(args.memory_mb, args.processes, args.file_mb, user)
+    os.execvpe(command[0], command, os.environ)
+
+
+if __name__ == "__main__":
+    main()
