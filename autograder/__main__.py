@@ -5,6 +5,7 @@ import os
 import sys
 
 from . import paths
+from .sandbox import Limits
 
 
 def quiet_library_warnings() -> None:
@@ -34,6 +35,13 @@ def main(argv=None) -> int:
                      help="only this assignment (repeatable; default: all)")
     gra.add_argument("--db", default=None,
                      help="gradebook SQLAlchemy URL (default: sqlite in OUT/nbgrader)")
+    defaults = Limits()
+    gra.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout_s,
+                     help="wall-clock seconds a cell may run (default: %(default)s)")
+    gra.add_argument("--notebook-timeout", type=float, default=defaults.notebook_timeout_s,
+                     help="wall-clock seconds a whole notebook may run (default: %(default)s)")
+    gra.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
+                     help="memory (address space) of a student's kernel, MiB (default: %(default)s)")
 
     args = parser.parse_args(argv)
     quiet_library_warnings()
@@ -46,8 +54,10 @@ def main(argv=None) -> int:
 
     from .grade import grade
 
+    limits = Limits(cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout,
+                    memory_mb=args.memory_mb)
     run = grade(args.submissions, args.out, assignments=args.assignment, db_url=args.db,
-                jobs=args.jobs)
+                jobs=args.jobs, limits=limits)
     graded = sum(r.status == "graded" for r in run.results)
     resumed = f", {run.resumed} from an earlier run" if run.resumed else ""
     print(f"{len(run.results)} results ({graded} graded, {len(run.results) - graded} not"

@@ -17,6 +17,7 @@ from nbgrader.utils import capture_log, temp_attrs
 from traitlets.config import Config
 
 from . import build
+from .sandbox import Limits
 from .preprocessors import HideHiddenTests, SandboxedExecute, TrustedVerdicts
 
 COURSE_ID = "rnn-course"
@@ -38,7 +39,8 @@ def _environment() -> None:
 class Course:
     """One nbgrader course directory rooted at ``root``, its gradebook at ``db_url``."""
 
-    def __init__(self, root, db_url: str | None = None, *, slot: int = 0, hide=()):
+    def __init__(self, root, db_url: str | None = None, *, slot: int = 0, hide=(),
+                 limits: Limits = Limits()):
         _environment()
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -58,6 +60,9 @@ class Course:
             GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
         self.config.SandboxedExecute.slot = slot
         self.config.SandboxedExecute.hide = [str(self.root), *map(str, hide)]
+        self.config.SandboxedExecute.cell_timeout = limits.cell_timeout_s
+        self.config.SandboxedExecute.notebook_timeout = limits.notebook_timeout_s
+        self.config.SandboxedExecute.memory_mb = limits.memory_mb
         self.coursedir = CourseDirectory(config=self.config)
 
     def path(self, step: str, assignment: str, student: str = ".") -> Path:

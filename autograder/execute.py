@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client import AsyncKernelManager
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -82,6 +82,12 @@ class CappedClient(NotebookClient):
         self.cell_bytes: dict[int, int] = {}
         self.capture_bytes = 0
 
+    async def _async_check_alive(self) -> None:
+        # nbclient asks the heartbeat channel, which a kernel looping on a loaded machine can
+        # miss: a spurious "dead kernel" would cost points. The launcher process tells the truth.
+        if not await ensure_async(self.km.is_alive()):
+            raise DeadKernelError("Kernel died")
+
     def output(self, outs, msg, display_id, cell_index):
         data = msg["content"].get("data") or {}
         size = len(json.dumps(msg["content"], default=str))
@@ -127,6 +133,7 @@ class Runner:
 
     def run(self, nb: nbformat.NotebookNode) -> Execution:
         started = time.monotonic()
+        sandbox.kill_user_processes(self.user)  # anything an interrupted earlier run left
         workdir = Path(tempfile.mkdtemp(prefix="rnn-sandbox-", dir=_sandbox_base()))
         try:
             self._prepare(workdir, nb)
@@ -138,19 +145,22 @@ class Runner:
         return execution
 
     def _prepare(self, workdir: Path, nb) -> None:
-        nbformat.write(nb, workdir / f"{self.assignment}.ipynb")
-        for sub in (".ipython", ".config", ".cache"):
-            (workdir / sub).mkdir()
+        # workdir (0700, the slot user's): the connection files and IPC sockets; its home/ is
+        # the kernel's working directory, holding only the notebook (a tmpfs under root).
+        home = workdir / "home"
+        home.mkdir()
+        nbformat.write(nb, home / f"{self.assignment}.ipynb")
         if self.user:
             entry = pwd.getpwnam(self.user)
-            for path in [workdir, *workdir.iterdir()]:
+            for path in (workdir, home, home / f"{self.assignment}.ipynb"):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         os.chmod(workdir, 0o700)
 
     def _environment(self, workdir: Path) -> dict[str, str]:
-        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(workdir),
-               "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".config"),
-               "IPYTHONDIR": str(workdir / ".ipython"), "XDG_CACHE_HOME": str(workdir / ".cache"),
+        home = workdir / "home"
+        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home),
+               "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(home / ".config"),
+               "IPYTHONDIR": str(home / ".ipython"), "XDG_CACHE_HOME": str(home / ".cache"),
                "PYTHONNOUSERSITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
                # one thread per library: parallel jobs share the cores, threads count as processes
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -159,23 +169,28 @@ class Runner:
                 env[name] = os.environ[name]
         return env
 
-    def _start(self, workdir: Path) -> CappedClient:
-        prefix = sandbox.launcher_command(user=self.user, hide=self.hide, limits=self.limits)
-        self._lives += 1
-        km = SandboxKernelManager(prefix, workdir, self.user, self._lives)
-        client = CappedClient(self._scratch, self.limits, km=km, startup_timeout=START_TIMEOUT_S)
-        try:
-            # The kernel's own stdout/stderr (not its cells' output) would reach the grader's
-            # terminal: a student's forked processes can write there endlessly.
-            client.start_new_kernel(env=self._environment(workdir), cwd=str(workdir),
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            client.start_new_kernel_client()
-        except Exception as err:
-            _shutdown(km)
-            raise SandboxError(f"the sandboxed kernel did not start: {err}") from err
-        client.reset_execution_trackers()
-        self._run_code(client, SETUP, index=-1)
-        return client
+    def _start(self, workdir: Path, attempts: int = 2) -> CappedClient:
+        prefix = sandbox.launcher_command(user=self.user, hide=self.hide, limits=self.limits,
+                                          scratch=str(workdir / "home"))
+        for attempt in range(attempts):
+            self._lives += 1
+            km = SandboxKernelManager(prefix, workdir, self.user, self._lives)
+            client = CappedClient(self._scratch, self.limits, km=km,
+                                  startup_timeout=START_TIMEOUT_S)
+            try:
+                # The kernel's own stdout/stderr (not its cells' output) would reach the
+                # grader's terminal: a student's forked processes can write there endlessly.
+                client.start_new_kernel(env=self._environment(workdir),
+                                        cwd=str(workdir / "home"),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                client.start_new_kernel_client()
+                client.reset_execution_trackers()
+                self._run_code(client, SETUP, index=-1)
+                return client
+            except Exception as err:
+                self._stop(client)
+                if attempt == attempts - 1:
+                    raise SandboxError(f"the sandboxed kernel did not start: {err}") from err
 
     def _run_code(self, client: CappedClient, code: str, index: int) -> nbformat.NotebookNode:
         cell = nbformat.v4.new_code_cell(code)
@@ -210,10 +225,23 @@ class Runner:
                     self._skip(execution, cell, reason)
                     execution.events.append(f"cell {index}: {reason}")
                     self._stop(client)
-                    client = self._restart(workdir, nb, done, deadline)
+                    try:
+                        client = self._restart(workdir, nb, done, deadline)
+                    except SandboxError as err:
+                        client = None
+                        self._give_up(execution, nb.cells[index + 1:],
+                                      f"the kernel could not be restarted after an earlier cell ({err})")
+                        break
         finally:
-            self._stop(client)
+            if client is not None:
+                self._stop(client)
         return execution
+
+    def _give_up(self, execution: Execution, cells, reason: str) -> None:
+        execution.events.append(reason)
+        for cell in cells:
+            if cell.cell_type == "code":
+                self._skip(execution, cell, reason)
 
     def _stop(self, client) -> None:
         # The user's processes first: the kernel is then reaped by its launcher, which the

@@ -27,6 +27,7 @@ import nbformat
 from . import intake, paths, report
 from .course import Course, StepFailed
 from .preprocessors import LAST_RUN
+from .sandbox import Limits
 
 
 @dataclass
@@ -89,7 +90,7 @@ class Journal:
 
 
 def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str | None = None,
-          jobs: int = 1, progress: bool | None = None) -> GradeRun:
+          jobs: int = 1, limits: Limits = Limits(), progress: bool | None = None) -> GradeRun:
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     assignments = assignments or paths.assignments()
@@ -104,7 +105,7 @@ def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str
     done = {p: r for p in pairs if (r := journal.load(*p, digests[p]))}
     todo = [p for p in pairs if p not in done]
     bar = Progress(len(pairs), len(done), progress)
-    for result in _run(todo, submissions, out, db_url, jobs):
+    for result in _run(todo, submissions, out, db_url, jobs, limits):
         result.digest = digests[(result.student, result.assignment)]
         journal.record(result)
         done[(result.student, result.assignment)] = result
@@ -115,11 +116,11 @@ def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str
     return GradeRun(results, out, resumed=len(pairs) - len(todo))
 
 
-def _run(todo, submissions: Path, out: Path, db_url, jobs: int):
+def _run(todo, submissions: Path, out: Path, db_url, jobs: int, limits: Limits):
     """Grade the pairs, yielding each result as it finishes."""
     hide = [str(submissions), str(out)]
     if jobs <= 1 or len(todo) <= 1:
-        _init_worker(None, out, db_url, hide)
+        _init_worker(None, out, db_url, hide, limits)
         for student, assignment in todo:
             yield _grade_task(submissions, student, assignment)
         return
@@ -128,7 +129,7 @@ def _run(todo, submissions: Path, out: Path, db_url, jobs: int):
     for slot in range(jobs):
         slots.put(slot)
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(slots, out, db_url, hide)) as pool:
+                             initargs=(slots, out, db_url, hide, limits)) as pool:
         futures = {pool.submit(_grade_task, submissions, s, a): (s, a) for s, a in todo}
         for future in as_completed(futures):
             student, assignment = futures[future]
@@ -141,12 +142,12 @@ def _run(todo, submissions: Path, out: Path, db_url, jobs: int):
 _WORKER: dict = {}
 
 
-def _init_worker(slots, out: Path, db_url, hide) -> None:
+def _init_worker(slots, out: Path, db_url, hide, limits: Limits) -> None:
     from .__main__ import quiet_library_warnings
 
     quiet_library_warnings()
     slot = slots.get() if slots is not None else 0
-    _WORKER["course"] = Course(out / "nbgrader", db_url, slot=slot, hide=hide)
+    _WORKER["course"] = Course(out / "nbgrader", db_url, slot=slot, hide=hide, limits=limits)
     _WORKER["out"] = out
 
 

@@ -6,8 +6,12 @@ a score of 0, or is repaired so that it costs only the points of what it breaks:
 
 - a notebook saved under another name is graded when it is the only one in the folder;
 - a deleted test cell is put back (nbgrader would restore its source, but only if it exists),
-  right after the cell that preceded it in the released notebook.
+  right after the cell that preceded it in the released notebook;
+- a duplicated nbgrader cell keeps its metadata only once (nbgrader's own ``DeduplicateIds``
+  leaves an empty metadata dict that its ``CheckCellMetadata`` then rejects), and duplicated
+  cell ids are renewed.
 """
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +61,26 @@ def read(folder: Path, assignment: str, released: nbformat.NotebookNode) -> Inta
             cell.setdefault("outputs", [])
             cell.setdefault("execution_count", None)
     nb.metadata["kernelspec"] = released.metadata.get("kernelspec", {})
+    notes += deduplicate(nb)
     notes += restore_test_cells(nb, released)
     return Intake(nb, notes)
+
+
+def deduplicate(nb) -> list[str]:
+    """Keep the first cell of each grade_id as nbgrader's; later copies become plain cells."""
+    seen_grade_ids, seen_cell_ids, notes = set(), set(), []
+    for cell in nb.cells:
+        gid = nbmeta.grade_id(cell)
+        if gid and gid in seen_grade_ids:
+            del cell.metadata["nbgrader"]
+            notes.append(f"ignored a duplicate of cell {gid}")
+        elif gid:
+            seen_grade_ids.add(gid)
+        if "id" in cell:
+            if cell["id"] in seen_cell_ids:
+                cell["id"] = uuid.uuid4().hex[:8]
+            seen_cell_ids.add(cell["id"])
+    return notes
 
 
 def restore_test_cells(nb, released) -> list[str]:

@@ -1,10 +1,13 @@
 """Write ``grades.csv`` (one row per student and assignment) and ``checks.csv`` (one row per
-autograded cell) from the gradebook, plus nbgrader's own export for instructors' tools."""
+autograded cell) from the gradebook, plus nbgrader's own export for instructors' tools and the
+instructor's HTML report (``report.html``, see ``report_html``)."""
 import csv
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
+
+from .report_html import write_html
 
 GRADE_COLUMNS = ["student", "assignment", "score", "max_score", "status", "reason"]
 CHECK_COLUMNS = ["student", "assignment", "grade_id", "score", "max_score"]
@@ -28,6 +31,7 @@ def write(out: Path, results, course) -> None:
         for r in results:
             for row in r.checks:
                 writer.writerow({"student": r.student, "assignment": r.assignment, **row})
+    write_html(out, results)
 
 
 def _fill_from_gradebook(gb: Gradebook, result) -> None:

@@ -23,6 +23,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 USER_PREFIX = "rnngrader"
@@ -33,6 +34,7 @@ class Limits:
     memory_mb: int = 4096          # address space of the kernel (torch needs ~2 GB of it)
     processes: int = 128           # tasks (processes and threads) of the sandbox user
     file_mb: int = 64              # largest file the kernel may write
+    scratch_mb: int = 256          # its working directory: a tmpfs of this size (root only)
     cell_timeout_s: float = 30.0   # wall clock per cell (grader side)
     notebook_timeout_s: float = 240.0  # wall clock per notebook, kernel restarts included
     output_kb_per_cell: int = 256  # printed output kept per cell; the rest is dropped
@@ -65,8 +67,9 @@ def slot_user(slot: int) -> str | None:
     return name
 
 
-def launcher_command(*, user: str | None, hide: list[str], limits: Limits) -> list[str]:
-    """The command prefix that starts a program inside the sandbox."""
+def launcher_command(*, user: str | None, hide: list[str], limits: Limits,
+                     scratch: str) -> list[str]:
+    """The command prefix that starts a program inside the sandbox, in ``scratch``."""
     # Run as a script (stdlib only): the kernel's environment has no path to this package.
     inner = [sys.executable, os.path.abspath(__file__), "--memory-mb", str(limits.memory_mb),
              "--processes", str(limits.processes), "--file-mb", str(limits.file_mb)]
@@ -74,6 +77,7 @@ def launcher_command(*, user: str | None, hide: list[str], limits: Limits) -> li
         inner += ["--user", user]
     if not can_isolate():
         return inner + ["--"]
+    inner += ["--scratch", scratch, "--scratch-mb", str(limits.scratch_mb)]
     for path in hide:
         inner += ["--hide", path]
     for path in sorted({sys.prefix, sys.base_prefix}):  # the interpreter the kernel runs on
@@ -82,10 +86,31 @@ def launcher_command(*, user: str | None, hide: list[str], limits: Limits) -> li
             "--propagation", "private", "--kill-child"] + inner + ["--"]
 
 
-def kill_user_processes(user: str | None) -> None:
-    """Kill every process left by a slot's user (forks that outlived the kernel)."""
-    if user and is_root():
+def kill_user_processes(user: str | None, wait_s: float = 5.0) -> None:
+    """Kill every process of a slot's user (forks that outlived the kernel) and wait until none
+    is left, zombies included: they count against the user's process limit of the next kernel."""
+    if not (user and is_root()):
+        return
+    uid = pwd.getpwnam(user).pw_uid
+    deadline = time.monotonic() + wait_s
+    while True:
         subprocess.run(["pkill", "-KILL", "-u", user], check=False, capture_output=True)
+        reap(user)
+        if not _processes_of(uid) or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
 
 
 def become_subreaper() -> None:
@@ -157,6 +182,21 @@ def _hide(hide: list[str], expose: list[str]) -> None:
         _mount("--move", f"{HOLD}/{i}", path)
 
 
+def _scratch(path: str, size_mb: int, user: str | None) -> None:
+    """A size-limited tmpfs over the working directory (the disk cannot be filled), owned by the
+    sandbox user, with the files it held (the notebook) copied in."""
+    files = {name: open(os.path.join(path, name), "rb").read() for name in os.listdir(path)
+             if os.path.isfile(os.path.join(path, name))}
+    entry = pwd.getpwnam(user) if user else None
+    owner = f",uid={entry.pw_uid},gid={entry.pw_gid}" if entry else ""
+    _mount("-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700{owner}", "tmpfs", path)
+    for name, data in files.items():
+        with open(os.path.join(path, name), "wb") as fh:
+            fh.write(data)
+        if entry:
+            os.chown(os.path.join(path, name), entry.pw_uid, entry.pw_gid)
+
+
 def _limit(memory_mb: int, processes: int, file_mb: int, user: str | None) -> None:
     mb = 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb * mb, memory_mb * mb))
@@ -177,6 +217,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="start a program inside the grading sandbox")
     parser.add_argument("--hide", action="append", default=[])
     parser.add_argument("--expose", action="append", default=[])
+    parser.add_argument("--scratch")
+    parser.add_argument("--scratch-mb", type=int, default=256)
     parser.add_argument("--user")
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--processes", type=int, required=True)
@@ -184,9 +226,12 @@ def main(argv=None) -> None:
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    user = args.user if is_root() else None
     if args.hide or args.expose:
         _hide(args.hide, args.expose)
-    user = args.user if is_root() else None
+    if args.scratch:
+        _scratch(args.scratch, args.scratch_mb, user)
+        os.chdir(args.scratch)  # the new tmpfs, not the directory it covers
     if user:
         _become(user)
     _limit(args.memory_mb, args.processes, args.file_mb, user)

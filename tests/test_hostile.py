@@ -1,0 +1,159 @@
+"""Hostile and broken submissions: each costs only the points of what it breaks, every
+submission gets its row, and the run finishes. One grading run (two jobs, short time limits)
+over a class whose every student does one bad thing, on top of a complete reference solution
+(or on the untouched student version, for the forgeries that try to gain points).
+"""
+import copy
+import csv
+
+import nbformat
+import pytest
+
+from autograder import nbmeta, paths, sandbox
+
+from conftest import (ASSIGNMENTS, points_by_function, run_cli, student_version, with_functions,
+                      write_submission)
+
+A = ASSIGNMENTS[0]
+FUNCTIONS = list(points_by_function(A))
+VICTIM = FUNCTIONS[0]  # the function a student breaks on purpose
+
+TOP_LEVEL = {  # a cell of its own after the first solution: it breaks no graded function
+    "loop-ignoring-sigint": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                            "while True:\n    pass",
+    "memory-bomb": "hog = [bytearray(2**28) for _ in range(10**4)]",
+    "fork-bomb": "import os\nfor _ in range(10**5):\n    try:\n        os.fork()\n"
+                 "    except OSError:\n        break",
+    "sys-exit": "import sys\nsys.exit(3)",
+    "os-exit": "import os\nos._exit(3)",
+    "segfault": "import ctypes\nctypes.string_at(0)",
+    "endless-output": "while True:\n    print('spam ' * 200)",
+    "huge-output": "for _ in range(5000):\n    print('spam ' * 200)",
+    "input": "name = input('your name? ')",
+    "network": "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)",
+    "fills-disk": "with open('big', 'wb') as fh:\n    fh.write(b'0' * 2**30)",
+}
+
+IN_FUNCTION = {  # the body of the victim function: it costs that function's points only
+    "function-loops-forever": "while True:\n        pass",
+    "function-exhausts-memory": "return [0] * 2**40",
+    "function-kills-kernel": "import os\n    os._exit(1)",
+    "function-reads-solutions": (f"src = open({str(paths.ROOT / 'solutions' / f'{A}.md')!r}).read()\n"
+                                 "    raise RuntimeError(src[:50])"),
+}
+
+
+def _replace_function(nb, name, body):
+    for cell in nb.cells:
+        if nbmeta.is_solution(cell) and nbmeta.grade_id(cell) == name:
+            args = cell.source.split(f"def {name}(", 1)[1].split(")", 1)[0]
+            cell.source = f"def {name}({args}):\n    {body}\n"
+    return nb
+
+
+def _insert_after_first_solution(nb, source):
+    index = next(i for i, c in enumerate(nb.cells) if nbmeta.is_solution(c))
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
+    return nb
+
+
+FORGERIES = {  # on the untouched version: tricks that fool plain nbgrader, never this grader
+    "hides-tracebacks": "get_ipython().showtraceback = lambda *a, **k: None\n"
+                        "get_ipython()._showtraceback = lambda *a, **k: None",
+    "patches-numpy": "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                     "np.isclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True",
+}
+
+
+class AlwaysEqual:
+    """Source of a class whose instances claim to equal anything."""
+    SOURCE = ("class AlwaysEqual(list):\n    def __eq__(self, other):\n        return True\n"
+              "    def __ne__(self, other):\n        return False\n"
+              "    shape = property(lambda self: (2, 3))\n"
+              "    dtype = property(lambda self: __import__('numpy').float64)\n")
+
+
+@pytest.fixture(scope="module")
+def hostile(released, tmp_path_factory):
+    subs = tmp_path_factory.mktemp("hostile")
+    out = tmp_path_factory.mktemp("hostile-graded")
+    student_nb = student_version(released, A)
+    full = with_functions(copy.deepcopy(student_nb), A, FUNCTIONS)
+    total = sum(points_by_function(A).values())
+    expected = {}
+    for name, source in TOP_LEVEL.items():
+        write_submission(subs, name, A, _insert_after_first_solution(copy.deepcopy(full), source))
+        expected[name] = total
+    for name, body in IN_FUNCTION.items():
+        write_submission(subs, name, A, _replace_function(copy.deepcopy(full), VICTIM, body))
+        expected[name] = total - points_by_function(A)[VICTIM]
+    # a warning on stderr inside a correct function costs nothing
+    warned = copy.deepcopy(full)
+    for cell in warned.cells:
+        if nbmeta.is_solution(cell) and nbmeta.grade_id(cell) == VICTIM:
+            cell.source = cell.source.replace(
+                '"""\n', '"""\n    import sys, warnings\n    warnings.warn("deprecated")\n'
+                         '    print("note", file=sys.stderr)\n', 1)
+    write_submission(subs, "stderr-warnings", A, warned)
+    expected["stderr-warnings"] = total
+    # a numpy.py beside the notebook is not the kernel's numpy
+    write_submission(subs, "numpy-beside", A, full)
+    (subs / "numpy-beside" / A / "numpy.py").write_text("raise ImportError('shadowed')\n")
+    expected["numpy-beside"] = total
+    # a duplicated test cell is graded once
+    duplicated = copy.deepcopy(full)
+    first_test = next(c for c in duplicated.cells if nbmeta.is_grade(c))
+    duplicated.cells.append(copy.deepcopy(first_test))
+    write_submission(subs, "duplicated-tests", A, duplicated)
+    expected["duplicated-tests"] = total
+    for name, source in FORGERIES.items():
+        write_submission(subs, name, A, _insert_after_first_solution(copy.deepcopy(student_nb), source))
+        expected[name] = 0
+    always = copy.deepcopy(student_nb)
+    for f in FUNCTIONS:
+        _replace_function(always, f, "return AlwaysEqual()")
+    _insert_after_first_solution(always, AlwaysEqual.SOURCE + FORGERIES["hides-tracebacks"])
+    always.cells.insert(0, nbformat.v4.new_code_cell(AlwaysEqual.SOURCE))
+    write_submission(subs, "always-equal", A, always)
+    expected["always-equal"] = 0
+    proc = run_cli("grade", subs, "--out", out, "--jobs", "2", "--cell-timeout", "4",
+                   "--notebook-timeout", "60", "--memory-mb", "3072")
+    with open(out / "grades.csv") as fh:
+        grades = {r["student"]: r for r in csv.DictReader(fh)}
+    return {"grades": grades, "expected": expected, "out": out, "stdout": proc.stdout}
+
+
+def test_every_hostile_submission_has_its_row(hostile):
+    assert set(hostile["grades"]) == set(hostile["expected"])
+    for student, row in hostile["grades"].items():
+        assert row["status"] == "graded", (student, row)
+
+
+@pytest.mark.parametrize("student", list(TOP_LEVEL) + list(IN_FUNCTION) + [
+    "stderr-warnings", "numpy-beside", "duplicated-tests"] + list(FORGERIES) + ["always-equal"])
+def test_costs_only_what_it_breaks(hostile, student):
+    if student == "function-reads-solutions" and not sandbox.can_isolate():
+        pytest.skip("hiding solutions/ needs root (mount namespace); see README")
+    row = hostile["grades"][student]
+    assert float(row["score"]) == hostile["expected"][student], row
+
+
+def test_stopped_cells_are_explained(hostile):
+    reasons = {s: r["reason"] for s, r in hostile["grades"].items()}
+    assert "ran longer than" in reasons["loop-ignoring-sigint"]
+    assert "kernel died" in reasons["os-exit"]
+    assert "kernel died" in reasons["segfault"]
+
+
+def test_endless_output_is_capped(hostile):
+    page = hostile["out"] / "feedback" / "huge-output" / A / f"{A}.html"
+    html = page.read_text()
+    assert "output truncated by the grader" in html
+    assert page.stat().st_size < 2_000_000
+    endless = hostile["out"] / "feedback" / "endless-output" / A / f"{A}.html"
+    assert endless.stat().st_size < 2_000_000
+
+
+def test_forgeries_are_told_what_failed(hostile):
+    page = (hostile["out"] / "feedback" / "always-equal" / A / f"{A}.html").read_text()
+    assert "CheckFailed" in page and "AlwaysEqual" in page
