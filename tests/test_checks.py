@@ -12,8 +12,11 @@ ALL = [(a, f) for a in ASSIGNMENTS for f in checks.declared_functions(a)]
 
 
 @pytest.mark.parametrize("assignment, function", ALL)
-def test_reference_passes_its_checks(assignment, function):
-    assert checks.failures(assignment, function, reference.function(assignment, function)) == []
+@pytest.mark.parametrize("kind", ["visible", "hidden"])
+def test_reference_passes_its_checks(assignment, function, kind):
+    assert checks.cases(assignment, function, kind)
+    ref = reference.function(assignment, function)
+    assert checks.failures(assignment, function, ref, kind) == []
 
 
 @pytest.mark.parametrize("assignment, function", ALL)
@@ -23,8 +26,9 @@ def test_checks_have_cases_and_fail_a_stub(assignment, function):
     def stub(*args):
         raise NotImplementedError()
 
-    found = checks.failures(assignment, function, stub)
-    assert found and all(function in m for m in found)
+    for kind in ("visible", "hidden"):
+        found = checks.failures(assignment, function, stub, kind)
+        assert found and all(function in m for m in found)
 
 
 def ref(name):
@@ -111,3 +115,15 @@ def test_difference_reports_first_index_and_types():
     assert difference(1.0, np.float64(1.0 + 1e-12)) is None
     assert difference(1.0, np.array([1.0])) is not None
     assert difference("abc", "abd") is not None and difference("abc", "abc") is None
+
+
+def test_results_that_only_pretend_fail():
+    class AlwaysEqual(list):
+        def __eq__(self, other):
+            return True
+
+    found = checks.failures("sequences", "build_vocab", lambda text: AlwaysEqual())
+    assert found and all("AlwaysEqual" in m for m in found)
+    subclass = type("Sub", (np.ndarray,), {})
+    found = checks.failures("sequences", "one_hot", lambda ids, V: np.eye(V)[ids].view(subclass))
+    assert found and "Sub" in found[0]
