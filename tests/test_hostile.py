@@ -103,7 +103,8 @@ def hostile(released, tmp_path_factory):
     # a duplicated test cell is graded once
     duplicated = copy.deepcopy(full)
     first_test = next(c for c in duplicated.cells if nbmeta.is_grade(c))
-    duplicated.cells.append(copy.deepcopy(first_test))
+    duplicated.cells.append(nbformat.v4.new_code_cell(first_test.source,
+                                                      metadata=copy.deepcopy(first_test.metadata)))
     write_submission(subs, "duplicated-tests", A, duplicated)
     expected["duplicated-tests"] = total
     for name, source in FORGERIES.items():
