@@ -122,39 +122,78 @@ def visible_part(source: str) -> str:
 
 
 class Runner:
-    """Runs one notebook for one assignment in one job slot's sandbox."""
+    """Runs notebooks in one job slot's sandbox, one fresh kernel each.
 
-    def __init__(self, assignment: str, *, slot: int = 0, hide: list[str] = (),
-                 limits: sandbox.Limits = sandbox.Limits()):
-        self.assignment, self.limits = assignment, limits
+    With ``prestart``, the kernel of the next notebook is launched as soon as one is done, so
+    that it boots while the grader judges and reports (a kernel is never used for two
+    notebooks: the spare has run nothing but its own start-up)."""
+
+    def __init__(self, *, slot: int = 0, hide: list[str] = (),
+                 limits: sandbox.Limits = sandbox.Limits(), prestart: bool = False):
+        self.limits, self.prestart = limits, prestart
         self.user = sandbox.slot_user(slot)
         sandbox.become_subreaper()
         self.hide = [str(p) for p in (*_secret_paths(), *hide)]
+        self._scratch = nbformat.v4.new_notebook(cells=_Discard())
+        self._lives = 0
+        self._spare = None
 
-    def run(self, nb: nbformat.NotebookNode) -> Execution:
+    def run(self, assignment: str, nb: nbformat.NotebookNode) -> Execution:
         started = time.monotonic()
-        sandbox.kill_user_processes(self.user)  # anything an interrupted earlier run left
-        workdir = Path(tempfile.mkdtemp(prefix="rnn-sandbox-", dir=_sandbox_base()))
+        self.assignment = assignment
+        spare, self._spare = self._spare, None
+        if spare is None:
+            sandbox.kill_user_processes(self.user)  # anything an interrupted earlier run left
+            spare = self._launch()
+        workdir, client = spare
         try:
-            self._prepare(workdir, nb)
-            execution = self._execute(nb, workdir, started)
+            execution = self._execute(nb, workdir, started, client)
         finally:
             sandbox.kill_user_processes(self.user)
             shutil.rmtree(workdir, ignore_errors=True)
         execution.seconds = time.monotonic() - started
+        if self.prestart:
+            self._spare = self._launch()
         return execution
 
-    def _prepare(self, workdir: Path, nb) -> None:
-        # workdir (0700, the slot user's): the connection files and IPC sockets; its home/ is
-        # the kernel's working directory, holding only the notebook (a tmpfs under root).
-        home = workdir / "home"
+    def close(self) -> None:
+        """Stop the spare kernel, if any."""
+        if self._spare is not None:
+            workdir, client = self._spare
+            self._spare = None
+            self._stop(client)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _launch(self) -> tuple[Path, "CappedClient"]:
+        """A new working directory and a kernel process starting in it (not waited for)."""
+        workdir = Path(tempfile.mkdtemp(prefix="rnn-sandbox-", dir=_sandbox_base()))
+        home = workdir / "home"  # the kernel's working directory (a tmpfs, under root)
         home.mkdir()
-        nbformat.write(nb, home / f"{self.assignment}.ipynb")
         if self.user:
             entry = pwd.getpwnam(self.user)
-            for path in (workdir, home, home / f"{self.assignment}.ipynb"):
+            for path in (workdir, home):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
-        os.chmod(workdir, 0o700)
+        os.chmod(workdir, 0o700)  # connection files and IPC sockets, the slot user's only
+        client = self._client(workdir)
+        try:
+            self._spawn(client, workdir)
+        except Exception:  # _execute starts a kernel afresh, with retries
+            pass
+        return workdir, client
+
+    def _place(self, nb, workdir: Path, client) -> None:
+        """The notebook into the kernel's working directory: on disk, which each later kernel
+        of this notebook starts from, and into the running kernel's own tmpfs."""
+        name = f"{self.assignment}.ipynb"
+        targets = [workdir / "home" / name]
+        root = sandbox.kernel_root(client.km)
+        if root is not None:
+            targets.append(Path(f"{root}{workdir}") / "home" / name)
+        for target in targets:
+            nbformat.write(nb, target)
+            if self.user:
+                entry = pwd.getpwnam(self.user)
+                os.chown(target, entry.pw_uid, entry.pw_gid)
 
     def _environment(self, workdir: Path) -> dict[str, str]:
         home = workdir / "home"
@@ -169,23 +208,30 @@ class Runner:
                 env[name] = os.environ[name]
         return env
 
-    def _start(self, workdir: Path, attempts: int = 2) -> CappedClient:
+    def _client(self, workdir: Path) -> CappedClient:
         prefix = sandbox.launcher_command(user=self.user, hide=self.hide, limits=self.limits,
                                           scratch=str(workdir / "home"))
+        self._lives += 1
+        km = SandboxKernelManager(prefix, workdir, self.user, self._lives)
+        return CappedClient(self._scratch, self.limits, km=km, startup_timeout=START_TIMEOUT_S)
+
+    def _spawn(self, client: CappedClient, workdir: Path) -> None:
+        # The kernel's own stdout/stderr (not its cells' output) would reach the grader's
+        # terminal: a student's forked processes can write there endlessly.
+        client.start_new_kernel(env=self._environment(workdir), cwd=str(workdir / "home"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _connect(self, client: CappedClient) -> None:
+        client.start_new_kernel_client()
+        client.reset_execution_trackers()
+        self._run_code(client, SETUP, index=-1)
+
+    def _start(self, workdir: Path, attempts: int = 2) -> CappedClient:
         for attempt in range(attempts):
-            self._lives += 1
-            km = SandboxKernelManager(prefix, workdir, self.user, self._lives)
-            client = CappedClient(self._scratch, self.limits, km=km,
-                                  startup_timeout=START_TIMEOUT_S)
+            client = self._client(workdir)
             try:
-                # The kernel's own stdout/stderr (not its cells' output) would reach the
-                # grader's terminal: a student's forked processes can write there endlessly.
-                client.start_new_kernel(env=self._environment(workdir),
-                                        cwd=str(workdir / "home"),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                client.start_new_kernel_client()
-                client.reset_execution_trackers()
-                self._run_code(client, SETUP, index=-1)
+                self._spawn(client, workdir)
+                self._connect(client)
                 return client
             except Exception as err:
                 self._stop(client)
@@ -197,12 +243,17 @@ class Runner:
         client.execute_cell(cell, index, store_history=False)
         return cell
 
-    def _execute(self, nb, workdir: Path, started: float) -> Execution:
+    def _execute(self, nb, workdir: Path, started: float, client) -> Execution:
         execution = Execution(nb)
-        self._scratch = nbformat.v4.new_notebook(cells=_Discard())
-        self._lives = 0
         deadline = started + self.limits.notebook_timeout_s
-        client = self._start(workdir)
+        try:
+            if not client.km.has_kernel:
+                raise SandboxError("the kernel was not launched")
+            self._connect(client)
+        except Exception:
+            self._stop(client)
+            client = self._start(workdir)
+        self._place(nb, workdir, client)
         done = []  # code cells (not tests) run in the current kernel, replayed after a restart
         try:
             for index, cell in enumerate(nb.cells):

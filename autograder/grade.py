@@ -27,7 +27,7 @@ import nbformat
 from . import intake, paths, report
 from .course import Course, StepFailed
 from .preprocessors import LAST_RUN
-from .sandbox import Limits
+from .sandbox import Limits, claim_slot
 
 
 @dataclass
@@ -120,16 +120,13 @@ def _run(todo, submissions: Path, out: Path, db_url, jobs: int, limits: Limits):
     """Grade the pairs, yielding each result as it finishes."""
     hide = [str(submissions), str(out)]
     if jobs <= 1 or len(todo) <= 1:
-        _init_worker(None, out, db_url, hide, limits)
+        _init_worker(out, db_url, hide, limits)
         for student, assignment in todo:
             yield _grade_task(submissions, student, assignment)
         return
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
-    slots = ctx.Queue()
-    for slot in range(jobs):
-        slots.put(slot)
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(slots, out, db_url, hide, limits)) as pool:
+                             initargs=(out, db_url, hide, limits)) as pool:
         futures = {pool.submit(_grade_task, submissions, s, a): (s, a) for s, a in todo}
         for future in as_completed(futures):
             student, assignment = futures[future]
@@ -142,12 +139,14 @@ def _run(todo, submissions: Path, out: Path, db_url, jobs: int, limits: Limits):
 _WORKER: dict = {}
 
 
-def _init_worker(slots, out: Path, db_url, hide, limits: Limits) -> None:
+def _init_worker(out: Path, db_url, hide, limits: Limits) -> None:
     from .__main__ import quiet_library_warnings
 
     quiet_library_warnings()
-    slot = slots.get() if slots is not None else 0
-    _WORKER["course"] = Course(out / "nbgrader", db_url, slot=slot, hide=hide, limits=limits)
+    if "slot" not in _WORKER:  # one sandbox slot per worker process, for its lifetime
+        _WORKER["slot"], _WORKER["slot_lock"] = claim_slot()
+    _WORKER["course"] = Course(out / "nbgrader", db_url, slot=_WORKER["slot"], hide=hide,
+                               limits=limits)
     _WORKER["out"] = out
 
 

@@ -1,7 +1,9 @@
 """nbgrader preprocessors of our own, configured into nbgrader's pipelines by ``course``."""
+import atexit
+
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
-from traitlets import Float, Integer, List, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import checks, execute, nbmeta, sandbox
 
@@ -42,12 +44,17 @@ class SandboxedExecute(NbGraderPreprocessor):
     notebook_timeout = Float(240.0, help="wall-clock seconds per notebook").tag(config=True)
     memory_mb = Integer(4096, help="address-space limit of the kernel, in MiB").tag(config=True)
 
+    prestart = Bool(True, help="launch the next notebook's kernel while this one is judged "
+                               "(a fresh kernel per notebook all the same)").tag(config=True)
+
     def preprocess(self, nb, resources):
         limits = sandbox.Limits(memory_mb=self.memory_mb, cell_timeout_s=self.cell_timeout,
                                 notebook_timeout_s=self.notebook_timeout)
-        runner = execute.Runner(resources["nbgrader"]["assignment"], slot=self.slot,
-                                hide=list(self.hide), limits=limits)
-        execution = runner.run(nb)
+        key = (self.slot, tuple(self.hide), limits, self.prestart)
+        if key not in RUNNERS:  # kept across notebooks: it holds the prestarted kernel
+            RUNNERS[key] = execute.Runner(slot=self.slot, hide=list(self.hide), limits=limits,
+                                          prestart=self.prestart)
+        execution = RUNNERS[key].run(resources["nbgrader"]["assignment"], nb)
         resources["execution"] = execution
         LAST_RUN.clear()
         LAST_RUN.update(seconds=execution.seconds, events=execution.events, failures={})
@@ -84,6 +91,15 @@ class TrustedVerdicts(NbGraderPreprocessor):
             cell.outputs = kept + [nbformat.v4.new_output(
                 "stream", name="stdout", text=f"Grader: all {n} {kind} checks of {function} passed.\n")]
         return cell, resources
+
+
+RUNNERS: dict = {}
+
+
+@atexit.register
+def _close_runners() -> None:
+    for runner in RUNNERS.values():
+        runner.close()
 
 
 # What the last SandboxedExecute/TrustedVerdicts run in this process found (the grade step

@@ -86,6 +86,27 @@ def launcher_command(*, user: str | None, hide: list[str], limits: Limits,
             "--propagation", "private", "--kill-child"] + inner + ["--"]
 
 
+LOCKS = "/var/tmp/rnn-grader-slots"
+
+
+def claim_slot(max_slots: int = 64):
+    """The first job slot no other process holds, and its lock (keep it referenced: the slot is
+    held as long as the returned file stays open). Grading runs started at the same time then
+    never share a sandbox user, whose processes each run kills."""
+    import fcntl
+
+    os.makedirs(LOCKS, mode=0o700, exist_ok=True)
+    for slot in range(max_slots):
+        handle = open(os.path.join(LOCKS, f"slot{slot}.lock"), "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return slot, handle
+    raise RuntimeError(f"all {max_slots} sandbox slots are in use")
+
+
 def kill_user_processes(user: str | None, wait_s: float = 5.0) -> None:
     """Kill every process of a slot's user (forks that outlived the kernel) and wait until none
     is left, zombies included: they count against the user's process limit of the next kernel."""
@@ -111,6 +132,20 @@ def _processes_of(uid: int) -> list[int]:
             except OSError:
                 pass
     return pids
+
+
+def kernel_root(km) -> str | None:
+    """``/proc/<pid>/root`` of a running sandboxed kernel: its own view of the file system
+    (mount namespace), or None where the kernel shares the grader's."""
+    if not can_isolate():
+        return None
+    launcher = km.provisioner.process.pid  # unshare; the kernel is its one child
+    try:
+        with open(f"/proc/{launcher}/task/{launcher}/children") as fh:
+            children = fh.read().split()
+    except OSError:
+        return None
+    return f"/proc/{children[0]}/root" if children else None
 
 
 def become_subreaper() -> None:

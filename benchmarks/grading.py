@@ -11,7 +11,6 @@ nbgrader cannot take a missing or unparsable notebook: those are left out of its
     .venv/bin/python benchmarks/grading.py [--students 40] [--jobs 2] [--keep DIR]
 """
 import argparse
-import copy
 import csv
 import json
 import os
