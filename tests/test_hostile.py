@@ -9,7 +9,7 @@ import csv
 import nbformat
 import pytest
 
-from autograder import nbmeta, paths, sandbox
+from autograder import checks, nbmeta, paths, sandbox
 
 from conftest import (ASSIGNMENTS, points_by_function, run_cli, student_version, with_functions,
                       write_submission)
@@ -38,17 +38,48 @@ IN_FUNCTION = {  # the body of the victim function: it costs that function's poi
     "function-loops-forever": "while True:\n        pass",
     "function-exhausts-memory": "return [0] * 2**40",
     "function-kills-kernel": "import os\n    os._exit(1)",
-    "function-reads-solutions": (f"src = open({str(paths.ROOT / 'solutions' / f'{A}.md')!r}).read()\n"
-                                 "    raise RuntimeError(src[:50])"),
 }
 
+# Stealing the reference solution: each body returns what the stolen code computes, so it would
+# score if the file could be read (test_stealing_works_where_the_files_can_be_read shows that).
+STEAL = """import json, re
+    path = {path!r}
+    text = open(path).read()
+    if path.endswith(".ipynb"):
+        text = "\\n".join("".join(c["source"]) for c in json.load(open(path))["cells"])
+    code = re.search(r"(def {name}\\(.*?return [^\\n]*)", text, re.S).group(1)
+    space = {{"np": __import__("numpy")}}
+    exec(code, space)
+    return space[{name!r}](*args)"""
 
-def _replace_function(nb, name, body):
+
+def steal(path) -> str:
+    return STEAL.format(path=str(path), name=VICTIM)
+
+
+def _replace_function(nb, name, body, star_args=False):
     for cell in nb.cells:
         if nbmeta.is_solution(cell) and nbmeta.grade_id(cell) == name:
-            args = cell.source.split(f"def {name}(", 1)[1].split(")", 1)[0]
+            args = "*args" if star_args else cell.source.split(f"def {name}(", 1)[1].split(")", 1)[0]
             cell.source = f"def {name}({args}):\n    {body}\n"
     return nb
+
+
+def stealers(subs, out) -> dict[str, str]:
+    """Where each thief reads the reference: the solutions, the gradebook, a classmate."""
+    return {"steals-from-solutions": steal(paths.ROOT / "solutions" / f"{A}.md"),
+            "steals-from-classmate": steal(subs / "numpy-beside" / A / f"{A}.ipynb")}
+
+
+def snooper(out) -> str:
+    """A cell that reports which secret files it could open (nbgrader's gradebook keeps the
+    hidden tests; the grader's package and the tests say how grading works)."""
+    targets = [out / "nbgrader" / "gradebook.db", paths.ROOT / "autograder" / "checks" / f"{A}.py",
+               paths.ROOT / "solutions" / f"{A}.md", paths.ROOT / "tests" / "conftest.py"]
+    return (f"for path in {[str(t) for t in targets]!r}:\n"
+            # the words are assembled at run time: the cell's source shows in the feedback too
+            "    try:\n        open(path, 'rb').read(16)\n        print('READ' + '-OK', path)\n"
+            "    except OSError as err:\n        print('READ' + '-DENIED', type(err).__name__)")
 
 
 def _insert_after_first_solution(nb, source):
@@ -87,6 +118,13 @@ def hostile(released, tmp_path_factory):
     for name, body in IN_FUNCTION.items():
         write_submission(subs, name, A, _replace_function(copy.deepcopy(full), VICTIM, body))
         expected[name] = total - points_by_function(A)[VICTIM]
+    write_submission(subs, "snoops", A, _insert_after_first_solution(copy.deepcopy(full),
+                                                                       snooper(out)))
+    expected["snoops"] = total
+    for name, body in stealers(subs, out).items():
+        write_submission(subs, name, A, _replace_function(copy.deepcopy(full), VICTIM, body,
+                                                          star_args=True))
+        expected[name] = total - points_by_function(A)[VICTIM]
     # a warning on stderr inside a correct function costs nothing
     warned = copy.deepcopy(full)
     for cell in warned.cells:
@@ -121,7 +159,8 @@ def hostile(released, tmp_path_factory):
                    "--notebook-timeout", "60", "--memory-mb", "3072")
     with open(out / "grades.csv") as fh:
         grades = {r["student"]: r for r in csv.DictReader(fh)}
-    return {"grades": grades, "expected": expected, "out": out, "stdout": proc.stdout}
+    return {"grades": grades, "expected": expected, "out": out, "stdout": proc.stdout,
+            "subs": subs}
 
 
 def test_every_hostile_submission_has_its_row(hostile):
@@ -130,11 +169,14 @@ def test_every_hostile_submission_has_its_row(hostile):
         assert row["status"] == "graded", (student, row)
 
 
-@pytest.mark.parametrize("student", list(TOP_LEVEL) + list(IN_FUNCTION) + [
+STEALERS = ["steals-from-solutions", "steals-from-classmate"]
+
+
+@pytest.mark.parametrize("student", list(TOP_LEVEL) + list(IN_FUNCTION) + STEALERS + [
     "stderr-warnings", "numpy-beside", "duplicated-tests"] + list(FORGERIES) + ["always-equal"])
 def test_costs_only_what_it_breaks(hostile, student):
-    if student == "function-reads-solutions" and not sandbox.can_isolate():
-        pytest.skip("hiding solutions/ needs root (mount namespace); see README")
+    if student in STEALERS and not sandbox.can_isolate():
+        pytest.skip("hiding files from the kernel needs root (mount namespace); see README")
     row = hostile["grades"][student]
     assert float(row["score"]) == hostile["expected"][student], row
 
@@ -158,3 +200,19 @@ def test_endless_output_is_capped(hostile):
 def test_forgeries_are_told_what_failed(hostile):
     page = (hostile["out"] / "feedback" / "always-equal" / A / f"{A}.html").read_text()
     assert "CheckFailed" in page and "AlwaysEqual" in page
+
+
+def test_stealing_works_where_the_files_can_be_read(hostile):
+    # Run in the grader's own process, where nothing is hidden, each thief passes the checks:
+    # so their failing in the sandbox is the sandbox's doing.
+    for name, body in stealers(hostile["subs"], hostile["out"]).items():
+        space = {}
+        exec(f"def {VICTIM}(*args):\n    {body}\n", space)
+        assert checks.failures(A, VICTIM, space[VICTIM]) == [], name
+
+
+def test_secret_files_cannot_be_opened(hostile):
+    if not sandbox.can_isolate():
+        pytest.skip("hiding files from the kernel needs root (mount namespace); see README")
+    page = (hostile["out"] / "feedback" / "snoops" / A / f"{A}.html").read_text()
+    assert page.count("READ-DENIED") == 4 and "READ-OK" not in page
