@@ -128,7 +128,8 @@ def _judge_case(spec: Check, case: Case, raw, ref) -> str | None:
         if case.raises and case.raises.__name__ in names:
             return None
         expected = f"expected {case.raises.__name__}" if case.raises else "expected a result"
-        return f"{expected}, but it raised {names[0]}: {short(message, 120)}"
+        detail = f": {short(message, 120)}" if message else ""
+        return f"{expected}, but it raised {names[0]}{detail}"
     try:
         got, after = codec.decode(raw.get("ok")), codec.decode(raw.get("after"))
     except codec.DecodeError as err:
