@@ -18,7 +18,8 @@ from traitlets.config import Config
 
 from . import build
 from .sandbox import Limits
-from .preprocessors import HideHiddenTests, SandboxedExecute, TrustedVerdicts
+from .preprocessors import (FeedbackExporter, HideHiddenTests, SandboxedExecute,
+                            TrustedVerdicts)
 
 COURSE_ID = "rnn-course"
 # What replaces a solution in the student version (nbgrader's default stub, made explicit).
@@ -58,6 +59,7 @@ class Course:
         # Feedback goes to students: no hidden-test code in it (see preprocessors.py).
         self.config.GenerateFeedback.preprocessors = [
             GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
+        self.config.GenerateFeedback.exporter_class = FeedbackExporter
         self.config.SandboxedExecute.slot = slot
         self.config.SandboxedExecute.hide = [str(self.root), *map(str, hide)]
         self.config.SandboxedExecute.cell_timeout = limits.cell_timeout_s
