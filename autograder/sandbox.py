@@ -237,8 +237,13 @@ def _limit(memory_mb: int, processes: int, file_mb: int, user: str | None) -> No
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb * mb, memory_mb * mb))
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb * mb, file_mb * mb))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if user:  # RLIMIT_NPROC counts all tasks of the user: meaningless for root or a shared user
+    # RLIMIT_NPROC counts every task of the real user. A slot user has only this kernel; an
+    # ordinary user (no root) has others, so the kernel gets that many more; root ignores it.
+    if user:
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    elif not is_root():
+        allowed = len(_processes_of(os.getuid())) + processes
+        resource.setrlimit(resource.RLIMIT_NPROC, (allowed, allowed))
 
 
 def _become(user: str) -> None:

@@ -65,7 +65,7 @@ def test_malformed_sources_are_rejected(tmp_path, monkeypatch, body, complaint):
 
 
 def test_release_has_stubs_and_no_hidden_tests(released):
-    for assignment, path in released.items():
+    for path in released.values():
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             assert "BEGIN SOLUTION" not in cell.source and "BEGIN HIDDEN" not in cell.source
