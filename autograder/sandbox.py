@@ -242,7 +242,13 @@ def _limit(memory_mb: int, processes: int, file_mb: int, user: str | None) -> No
     if user:
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     elif not is_root():
-        allowed = len(_processes_of(os.getuid())) + processes
+        tasks = 0  # threads count too
+        for pid in _processes_of(os.getuid()):
+            try:
+                tasks += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                pass
+        allowed = tasks + processes
         resource.setrlimit(resource.RLIMIT_NPROC, (allowed, allowed))
 
 
