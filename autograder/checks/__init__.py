@@ -17,6 +17,7 @@ what a hidden test cell calls::
 """
 import copy
 import importlib
+import json
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -71,8 +72,6 @@ def cases(assignment: str, function: str, kind: str = "hidden") -> list[Case]:
 
 def request(assignment: str, grade_id: str, function: str, kind: str) -> str:
     """The JSON request that ``probe.capture`` runs in the kernel for one test cell."""
-    import json
-
     return json.dumps({"id": grade_id, "function": function,
                        "cases": [codec.encode(list(c.args)) for c in cases(assignment, function, kind)]})
 
