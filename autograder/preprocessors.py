@@ -79,18 +79,18 @@ class TrustedVerdicts(NbGraderPreprocessor):
             found = [f"{function}: {captured}"]
         else:
             found = checks.judge(assignment, function, kind, captured)
-        kept = [o for o in cell.get("outputs", []) if o.output_type != "error"
-                and not (o.output_type == "stream" and o.name == "stderr")]
+        # stderr never scores (a warning is harmless); the kernel's own errors count only on a
+        # failure, where they show the student's traceback beside the grader's verdict
+        shown = [o for o in cell.get("outputs", [])
+                 if not (o.output_type == "stream" and o.name == "stderr")]
         if found:
             message = checks.summary(function, found, kind)
             LAST_RUN.setdefault("failures", {})[gid] = found[0]
-            cell.outputs = [o for o in cell.get("outputs", [])
-                            if not (o.output_type == "stream" and o.name == "stderr")]
-            cell.outputs.append(nbformat.v4.new_output(
-                "error", ename="CheckFailed", evalue=message, traceback=message.splitlines()))
+            cell.outputs = shown + [nbformat.v4.new_output(
+                "error", ename="CheckFailed", evalue=message, traceback=message.splitlines())]
         else:
             n = len(checks.cases(assignment, function, kind))
-            cell.outputs = kept + [nbformat.v4.new_output(
+            cell.outputs = [o for o in shown if o.output_type != "error"] + [nbformat.v4.new_output(
                 "stream", name="stdout", text=f"Grader: all {n} {kind} checks of {function} passed.\n")]
         return cell, resources
 
