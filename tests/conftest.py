@@ -2,6 +2,7 @@
 and the built book. Each is made once per test session; the tests only read them."""
 import copy
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,10 @@ from autograder import build, nbmeta, paths, reference
 from autograder.release import release
 
 ROOT = paths.ROOT
-ASSIGNMENTS = paths.assignments()
+ASSIGNMENTS = paths.assignments()  # the course's, in book order
+# The tests' demo assignment (tests/demo): one function per form of check, never in the book.
+os.environ[paths.EXTRA_ENV] = str(ROOT / "tests" / "demo")
+DEMO = "demo"
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +98,8 @@ def graded(released, tmp_path_factory):
             if nbmeta.is_grade(cell):
                 cell.source = "pass  # all good"
         write_submission(subs, "edited-tests", a, edited)
-    proc = run_cli("grade", subs, "--out", out, "--jobs", "1")
+    proc = run_cli("grade", subs, "--out", out, "--jobs", "1",
+                   *[arg for a in ASSIGNMENTS for arg in ("--assignment", a)])
     with open(out / "grades.csv") as fh:
         grades = {(r["student"], r["assignment"]): r for r in csv.DictReader(fh)}
     with open(out / "checks.csv") as fh:
