@@ -15,7 +15,7 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b):
     return h_next, (x, h_prev, Wx, Wh, h_next)
 '''),
     Wrong("rnn_forward", "feeds h0 to every step instead of the previous state",
-          fails=("visible", "hidden"), message="non-zero h0", source='''
+          fails=("visible", "hidden"), message="index (1, 0, 0)", source='''
 def rnn_forward(x, h0, Wx, Wh, b):
     hs, cache = [], []
     for t in range(x.shape[0]):
