@@ -23,7 +23,7 @@ def main(argv=None) -> int:
 
     rel = sub.add_parser("release", help="write the student notebooks")
     rel.add_argument("--out", required=True, help="folder for <assignment>/<assignment>.ipynb")
-    rel.add_argument("--assignment", action="append", choices=paths.assignments(),
+    rel.add_argument("--assignment", action="append", choices=paths.assignments(extra=True),
                      help="only this assignment (repeatable; default: all)")
 
     gra = sub.add_parser("grade", help="autograde a folder of submissions")
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     gra.add_argument("--out", required=True, help="folder for grades.csv, checks.csv, feedback/")
     gra.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                      help="submissions graded at once (default: the number of cores)")
-    gra.add_argument("--assignment", action="append", choices=paths.assignments(),
+    gra.add_argument("--assignment", action="append", choices=paths.assignments(extra=True),
                      help="only this assignment (repeatable; default: all)")
     gra.add_argument("--db", default=None,
                      help="gradebook SQLAlchemy URL (default: sqlite in OUT/nbgrader)")

@@ -12,14 +12,14 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.coursedir import CourseDirectory
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+                                    IgnorePattern, LimitOutput)
 from nbgrader.utils import capture_log, temp_attrs
 from traitlets.config import Config
 
 from . import build
 from .sandbox import Limits
 from .preprocessors import (FeedbackExporter, HideHiddenTests, SandboxedExecute,
-                            TrustedVerdicts)
+                            SaveVerdicts, TrustedVerdicts)
 
 COURSE_ID = "rnn-course"
 # What replaces a solution in the student version (nbgrader's default stub, made explicit).
@@ -55,7 +55,7 @@ class Course:
         # scores come from the grader's own judgment (preprocessors.py); order as nbgrader's.
         self.config.Autograde.autograde_preprocessors = [
             SandboxedExecute, TrustedVerdicts, IgnorePattern, ClearMetadataPreprocessor,
-            LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+            LimitOutput, SaveVerdicts, AssignLatePenalties, CheckCellMetadata]
         # Feedback goes to students: no hidden-test code in it (see preprocessors.py).
         self.config.GenerateFeedback.preprocessors = [
             GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]

@@ -43,6 +43,7 @@ class Result:
     digest: str = ""
     checks: list[dict] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    kernel_errors: dict[str, str] = field(default_factory=dict)  # cell -> the kernel's error
 
 
 @dataclass
@@ -179,7 +180,9 @@ def grade_one(course: Course, submissions: Path, student: str, assignment: str) 
         return Result(student, assignment, "error", reason=_first_error_line(str(err)))
     notes = taken.notes + list(LAST_RUN.get("events", []))
     return Result(student, assignment, "graded", reason="; ".join(notes),
-                  failures=dict(LAST_RUN.get("failures", {})))
+                  failures={gid: found[0] for gid, found in LAST_RUN.get("verdicts", {}).items()
+                            if found},
+                  kernel_errors=dict(LAST_RUN.get("kernel_errors", {})))
 
 
 def _first_error_line(log: str) -> str:
