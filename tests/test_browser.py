@@ -174,7 +174,7 @@ def test_headings_nest_with_one_h1(visits):
 
 
 def test_every_code_block_has_a_copy_button(visits):
-    assert visits[CHAPTER]["codeBlocks"] > 5
+    assert visits[CHAPTER]["codeBlocks"] > 10
     assert {n: v["withoutCopyButton"] for n, v in visits.items() if v["withoutCopyButton"]} == {}
 
 
