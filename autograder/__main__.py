@@ -4,17 +4,8 @@ import argparse
 import os
 import sys
 
-from . import paths
+from . import paths, quiet_library_warnings
 from .sandbox import Limits
-
-
-def quiet_library_warnings() -> None:
-    """nbgrader 0.9.6 on SQLAlchemy 2.x prints harmless autoflush warnings by the dozen."""
-    import warnings
-
-    from sqlalchemy.exc import SAWarning
-
-    warnings.filterwarnings("ignore", category=SAWarning)
 
 
 def main(argv=None) -> int:
