@@ -4,6 +4,7 @@ nbgrader's own layout is used unchanged (``source/``, ``release/``, ``submitted/
 ``autograded/``, ``feedback/`` under one root, see ``nbgrader.coursedir``), so an instructor can
 open the same folder with the ``nbgrader`` command line or formgrader.
 """
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -62,9 +63,7 @@ class Course:
         self.config.GenerateFeedback.exporter_class = FeedbackExporter
         self.config.SandboxedExecute.slot = slot
         self.config.SandboxedExecute.hide = [str(self.root), *map(str, hide)]
-        self.config.SandboxedExecute.cell_timeout = limits.cell_timeout_s
-        self.config.SandboxedExecute.notebook_timeout = limits.notebook_timeout_s
-        self.config.SandboxedExecute.memory_mb = limits.memory_mb
+        self.config.SandboxedExecute.limits = dataclasses.asdict(limits)
         self.coursedir = CourseDirectory(config=self.config)
 
     def path(self, step: str, assignment: str, student: str = ".") -> Path:

@@ -17,13 +17,13 @@ def _extra_dirs() -> list[Path]:
     return [Path(p) for p in os.environ.get(EXTRA_ENV, "").split(os.pathsep) if p]
 
 
-def assignments() -> list[str]:
-    """The assignments, one per ``solutions/<assignment>.md``, in chapter order of the book,
-    then any extra ones."""
+def assignments(extra: bool = False) -> list[str]:
+    """The course's assignments, one per ``solutions/<assignment>.md``, in chapter order of the
+    book; with ``extra``, then those of the extra folders (graded only when named)."""
     order = _toc_order()
     names = sorted(p.stem for p in SOLUTIONS.glob("*.md"))
     names = sorted(names, key=lambda n: order.index(n) if n in order else len(order))
-    for folder in _extra_dirs():
+    for folder in _extra_dirs() if extra else []:
         names += sorted(p.stem for p in folder.glob("*.md") if p.stem not in names)
     return names
 

@@ -5,7 +5,7 @@ import nbformat
 from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, SaveAutoGrades
-from traitlets import Bool, Float, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 from . import checks, execute, nbmeta, sandbox
 
@@ -42,16 +42,15 @@ class SandboxedExecute(NbGraderPreprocessor):
     slot = Integer(0, help="job slot: which unprivileged sandbox user runs the kernel").tag(config=True)
     hide = List(Unicode(), help="paths the kernel must not see (besides solutions/ and "
                                 "the grader's own code)").tag(config=True)
-    cell_timeout = Float(30.0, help="wall-clock seconds per cell").tag(config=True)
-    notebook_timeout = Float(240.0, help="wall-clock seconds per notebook").tag(config=True)
-    memory_mb = Integer(4096, help="address-space limit of the kernel, in MiB").tag(config=True)
+    limits = Dict(help="every field of sandbox.Limits (memory, processes, file size, scratch "
+                       "size, time per cell and per notebook, output caps); defaults for the "
+                       "fields not given").tag(config=True)
 
     prestart = Bool(True, help="launch the next notebook's kernel while this one is judged "
                                "(a fresh kernel per notebook all the same)").tag(config=True)
 
     def preprocess(self, nb, resources):
-        limits = sandbox.Limits(memory_mb=self.memory_mb, cell_timeout_s=self.cell_timeout,
-                                notebook_timeout_s=self.notebook_timeout)
+        limits = sandbox.Limits(**self.limits)
         key = (self.slot, tuple(self.hide), limits, self.prestart)
         if key not in RUNNERS:  # kept across notebooks: it holds the prestarted kernel
             RUNNERS[key] = execute.Runner(slot=self.slot, hide=list(self.hide), limits=limits,

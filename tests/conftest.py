@@ -22,7 +22,7 @@ DEMO = "demo"
 
 @pytest.fixture(scope="session")
 def released(tmp_path_factory) -> dict[str, Path]:
-    return release(tmp_path_factory.mktemp("release"))
+    return release(tmp_path_factory.mktemp("release"), ASSIGNMENTS + [DEMO])
 
 
 def student_version(released, assignment):
@@ -98,8 +98,7 @@ def graded(released, tmp_path_factory):
             if nbmeta.is_grade(cell):
                 cell.source = "pass  # all good"
         write_submission(subs, "edited-tests", a, edited)
-    proc = run_cli("grade", subs, "--out", out, "--jobs", "1",
-                   *[arg for a in ASSIGNMENTS for arg in ("--assignment", a)])
+    proc = run_cli("grade", subs, "--out", out, "--jobs", "1")
     with open(out / "grades.csv") as fh:
         grades = {(r["student"], r["assignment"]): r for r in csv.DictReader(fh)}
     with open(out / "checks.csv") as fh:
