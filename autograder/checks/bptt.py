@@ -188,8 +188,9 @@ def _gradient_judge(function, oracles):
                     message = difference(want[0][t], have[0][t], rtol=GRAD_RTOL,
                                          atol=GRAD_ATOL, path=f"dx[{t}]")
                     if message:
-                        right = (f"dx is right at t = {T - 1}..{t + 1} and wrong from "
-                                 if t < T - 1 else "dx is wrong from ")
+                        right = ("dx is wrong from " if t == T - 1 else
+                                 f"dx is right at t = {T - 1} and wrong from " if t == T - 2
+                                 else f"dx is right at t = {T - 1}..{t + 1} and wrong from ")
                         return (f"{of}{right}time step t = {t} (of T = {T}), counting back "
                                 f"from T - 1: {message}")
                 continue
