@@ -30,10 +30,11 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from . import checks, nbmeta, paths, sandbox
 from .probe import MIME
 
-CODEC_SOURCE = (paths.ROOT / "autograder" / "codec.py").read_text()
-PROBE_SOURCE = (paths.ROOT / "autograder" / "probe.py").read_text()
-SETUP = ("__rnn_grader__ = {'__name__': '__rnn_grader__'}\n"
-         f"exec({CODEC_SOURCE!r}, __rnn_grader__)\nexec({PROBE_SOURCE!r}, __rnn_grader__)\n")
+# The probe runs in the kernel on the codec and the comparison code (one private namespace).
+PROBE_FILES = ("codec.py", "checks/compare.py", "probe.py")
+SETUP = "__rnn_grader__ = {'__name__': '__rnn_grader__'}\n" + "".join(
+    f"exec({(paths.ROOT / 'autograder' / name).read_text()!r}, __rnn_grader__)\n"
+    for name in PROBE_FILES)
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 START_TIMEOUT_S = 60
 
@@ -314,7 +315,7 @@ class Runner:
             shown = nbformat.v4.new_code_cell(visible)
             client.execute_cell(shown, index)
             cell.outputs, cell.execution_count = shown.outputs, shown.execution_count
-        function, _, kind = gid.partition("-")
+        function, kind = nbmeta.split_grade_id(gid)
         request = checks.request(self.assignment, gid, function, kind)
         probe_cell = self._run_code(client, f"__rnn_grader__['capture'](globals(), {request!r})",
                                     index=-2 - index)
