@@ -20,3 +20,12 @@ import sys
 # at import (~0.9 s, in every grading process) to check an "iri" string format that no notebook
 # schema uses; hidden, jsonschema leaves that one checker out (tools/jb.py does the same).
 sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def quiet_library_warnings() -> None:
+    """nbgrader 0.9.6 on SQLAlchemy 2.x prints harmless autoflush warnings by the dozen."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)

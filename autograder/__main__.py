@@ -4,17 +4,8 @@ import argparse
 import os
 import sys
 
-from . import paths
+from . import paths, quiet_library_warnings
 from .sandbox import Limits
-
-
-def quiet_library_warnings() -> None:
-    """nbgrader 0.9.6 on SQLAlchemy 2.x prints harmless autoflush warnings by the dozen."""
-    import warnings
-
-    from sqlalchemy.exc import SAWarning
-
-    warnings.filterwarnings("ignore", category=SAWarning)
 
 
 def main(argv=None) -> int:
@@ -23,7 +14,7 @@ def main(argv=None) -> int:
 
     rel = sub.add_parser("release", help="write the student notebooks")
     rel.add_argument("--out", required=True, help="folder for <assignment>/<assignment>.ipynb")
-    rel.add_argument("--assignment", action="append", choices=paths.assignments(),
+    rel.add_argument("--assignment", action="append", choices=paths.assignments(extra=True),
                      help="only this assignment (repeatable; default: all)")
 
     gra = sub.add_parser("grade", help="autograde a folder of submissions")
@@ -31,7 +22,7 @@ def main(argv=None) -> int:
     gra.add_argument("--out", required=True, help="folder for grades.csv, checks.csv, feedback/")
     gra.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                      help="submissions graded at once (default: the number of cores)")
-    gra.add_argument("--assignment", action="append", choices=paths.assignments(),
+    gra.add_argument("--assignment", action="append", choices=paths.assignments(extra=True),
                      help="only this assignment (repeatable; default: all)")
     gra.add_argument("--db", default=None,
                      help="gradebook SQLAlchemy URL (default: sqlite in OUT/nbgrader)")

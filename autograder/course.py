@@ -4,6 +4,7 @@ nbgrader's own layout is used unchanged (``source/``, ``release/``, ``submitted/
 ``autograded/``, ``feedback/`` under one root, see ``nbgrader.coursedir``), so an instructor can
 open the same folder with the ``nbgrader`` command line or formgrader.
 """
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -12,14 +13,14 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.coursedir import CourseDirectory
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+                                    IgnorePattern, LimitOutput)
 from nbgrader.utils import capture_log, temp_attrs
 from traitlets.config import Config
 
 from . import build
 from .sandbox import Limits
 from .preprocessors import (FeedbackExporter, HideHiddenTests, SandboxedExecute,
-                            TrustedVerdicts)
+                            SaveVerdicts, TrustedVerdicts)
 
 COURSE_ID = "rnn-course"
 # What replaces a solution in the student version (nbgrader's default stub, made explicit).
@@ -55,16 +56,14 @@ class Course:
         # scores come from the grader's own judgment (preprocessors.py); order as nbgrader's.
         self.config.Autograde.autograde_preprocessors = [
             SandboxedExecute, TrustedVerdicts, IgnorePattern, ClearMetadataPreprocessor,
-            LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+            LimitOutput, SaveVerdicts, AssignLatePenalties, CheckCellMetadata]
         # Feedback goes to students: no hidden-test code in it (see preprocessors.py).
         self.config.GenerateFeedback.preprocessors = [
             GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
         self.config.GenerateFeedback.exporter_class = FeedbackExporter
         self.config.SandboxedExecute.slot = slot
         self.config.SandboxedExecute.hide = [str(self.root), *map(str, hide)]
-        self.config.SandboxedExecute.cell_timeout = limits.cell_timeout_s
-        self.config.SandboxedExecute.notebook_timeout = limits.notebook_timeout_s
-        self.config.SandboxedExecute.memory_mb = limits.memory_mb
+        self.config.SandboxedExecute.limits = dataclasses.asdict(limits)
         self.coursedir = CourseDirectory(config=self.config)
 
     def path(self, step: str, assignment: str, student: str = ".") -> Path:

@@ -10,6 +10,8 @@ A cell that times out or kills the kernel (``os._exit``, a segfault, the memory 
 itself: the kernel is killed and restarted, the earlier cells that define things are run again
 (without their outputs), and execution goes on with the next cell.
 """
+import ast
+import functools
 import json
 import os
 import pwd
@@ -27,13 +29,14 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import checks, nbmeta, paths, sandbox
+from . import checks, nbmeta, paths, reference, sandbox
 from .probe import MIME
 
-CODEC_SOURCE = (paths.ROOT / "autograder" / "codec.py").read_text()
-PROBE_SOURCE = (paths.ROOT / "autograder" / "probe.py").read_text()
-SETUP = ("__rnn_grader__ = {'__name__': '__rnn_grader__'}\n"
-         f"exec({CODEC_SOURCE!r}, __rnn_grader__)\nexec({PROBE_SOURCE!r}, __rnn_grader__)\n")
+# The probe runs in the kernel on the codec and the comparison code (one private namespace).
+PROBE_FILES = ("codec.py", "checks/compare.py", "probe.py")
+SETUP = "__rnn_grader__ = {'__name__': '__rnn_grader__'}\n" + "".join(
+    f"exec({(paths.ROOT / 'autograder' / name).read_text()!r}, __rnn_grader__)\n"
+    for name in PROBE_FILES)
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 START_TIMEOUT_S = 60
 
@@ -61,8 +64,15 @@ class SandboxKernelManager(AsyncKernelManager):
                          connection_file=str(workdir / f"connection{life}.json"), **kwargs)
         self._prefix, self._owner = prefix, owner
 
+    warm: tuple = ()  # modules the kernel imports as it starts, before any student code
+
     def format_kernel_cmd(self, extra_arguments=None):
-        return self._prefix + super().format_kernel_cmd(extra_arguments)
+        # The imports run while the kernel boots, which a prestarted kernel does while the
+        # grader judges the previous notebook: torch's ~2 s leave the critical path. They only
+        # fill sys.modules; no name reaches the student's namespace.
+        lines = [f"--IPKernelApp.exec_lines=__import__('importlib').import_module({m!r})"
+                 for m in self.warm]
+        return self._prefix + super().format_kernel_cmd(extra_arguments) + lines
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
@@ -136,6 +146,7 @@ class Runner:
         self.hide = [str(p) for p in (*_secret_paths(), *hide)]
         self._scratch = nbformat.v4.new_notebook(cells=_Discard())
         self._lives = 0
+        self.assignment = None  # the last one run: the prestarted kernel warms up for it
         self._spare = None
 
     def run(self, assignment: str, nb: nbformat.NotebookNode) -> Execution:
@@ -213,6 +224,7 @@ class Runner:
                                           scratch=str(workdir / "home"))
         self._lives += 1
         km = SandboxKernelManager(prefix, workdir, self.user, self._lives)
+        km.warm = warm_modules(self.assignment) if self.assignment else ()
         return CappedClient(self._scratch, self.limits, km=km, startup_timeout=START_TIMEOUT_S)
 
     def _spawn(self, client: CappedClient, workdir: Path) -> None:
@@ -314,7 +326,7 @@ class Runner:
             shown = nbformat.v4.new_code_cell(visible)
             client.execute_cell(shown, index)
             cell.outputs, cell.execution_count = shown.outputs, shown.execution_count
-        function, _, kind = gid.partition("-")
+        function, kind = nbmeta.split_grade_id(gid)
         request = checks.request(self.assignment, gid, function, kind)
         probe_cell = self._run_code(client, f"__rnn_grader__['capture'](globals(), {request!r})",
                                     index=-2 - index)
@@ -382,3 +394,23 @@ def _sandbox_base() -> str:
     base = Path("/var/tmp/rnn-grader") if sandbox.is_root() else Path(tempfile.gettempdir()) / "rnn-grader"
     base.mkdir(mode=0o711, exist_ok=True)
     return str(base)
+
+
+@functools.cache
+def warm_modules(assignment: str) -> tuple:
+    """The top-level modules the assignment's own setup cells import (from the instructor
+    source, never from a submission, which could name anything)."""
+    names = []
+    for cell in reference.cells(assignment).cells:
+        if cell.cell_type != "code" or nbmeta.course_tag(cell) != "locked":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module.split(".")[0])
+    return tuple(dict.fromkeys(n for n in names if n.isidentifier()))

@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+from tqdm import tqdm
 
-from . import intake, paths, report
+from . import intake, paths, quiet_library_warnings, report
 from .course import Course, StepFailed
 from .preprocessors import LAST_RUN
 from .sandbox import Limits, claim_slot
@@ -43,6 +44,7 @@ class Result:
     digest: str = ""
     checks: list[dict] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    kernel_errors: dict[str, str] = field(default_factory=dict)  # cell -> the kernel's error
 
 
 @dataclass
@@ -100,16 +102,21 @@ def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str
     people = students(submissions)
     course.add_students(people)
     journal = Journal(out / "journal")
-    pairs = [(s, a) for s in people for a in assignments]
+    # assignment by assignment: a worker's prestarted kernel then warms up for the right one
+    pairs = [(s, a) for a in assignments for s in people]
     digests = {p: digest(submissions / p[0] / p[1]) for p in pairs}
     done = {p: r for p in pairs if (r := journal.load(*p, digests[p]))}
     todo = [p for p in pairs if p not in done]
-    bar = Progress(len(pairs), len(done), progress)
+    # On a terminal (or when asked): count, percentage, rate and ETA, and the last result.
+    bar = tqdm(total=len(pairs), initial=len(done), unit="submission", file=sys.stderr,
+               disable=not (sys.stderr.isatty() if progress is None else progress),
+               dynamic_ncols=True, smoothing=0.1)
     for result in _run(todo, submissions, out, db_url, jobs, limits):
         result.digest = digests[(result.student, result.assignment)]
         journal.record(result)
         done[(result.student, result.assignment)] = result
-        bar.update(result)
+        bar.set_postfix_str(f"{result.student}/{result.assignment}: {result.status}", refresh=False)
+        bar.update()
     bar.close()
     results = [done[p] for p in pairs]
     report.write(out, results, course)
@@ -140,8 +147,6 @@ _WORKER: dict = {}
 
 
 def _init_worker(out: Path, db_url, hide, limits: Limits) -> None:
-    from .__main__ import quiet_library_warnings
-
     quiet_library_warnings()
     if "slot" not in _WORKER:  # one sandbox slot per worker process, for its lifetime
         _WORKER["slot"], _WORKER["slot_lock"] = claim_slot()
@@ -179,7 +184,9 @@ def grade_one(course: Course, submissions: Path, student: str, assignment: str) 
         return Result(student, assignment, "error", reason=_first_error_line(str(err)))
     notes = taken.notes + list(LAST_RUN.get("events", []))
     return Result(student, assignment, "graded", reason="; ".join(notes),
-                  failures=dict(LAST_RUN.get("failures", {})))
+                  failures={gid: found[0] for gid, found in LAST_RUN.get("verdicts", {}).items()
+                            if found},
+                  kernel_errors=dict(LAST_RUN.get("kernel_errors", {})))
 
 
 def _first_error_line(log: str) -> str:
@@ -201,33 +208,3 @@ def _publish_feedback(course: Course, out: Path, result: Result) -> None:
             f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{result.assignment}</title>"
             f"</head><body><h1>{html.escape(result.assignment)}: not graded</h1>"
             f"<p>Score: 0. {html.escape(result.reason)}</p></body></html>")
-
-
-class Progress:
-    """A progress line with a running count and an ETA on a terminal; a line per tenth else."""
-
-    def __init__(self, total: int, already: int, enabled: bool | None):
-        self.total, self.count, self.start_count = total, already, already
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.started = time.monotonic()
-        self.tty = sys.stderr.isatty()
-
-    def update(self, result: Result) -> None:
-        self.count += 1
-        if not self.enabled:
-            return
-        done_now = self.count - self.start_count
-        elapsed = time.monotonic() - self.started
-        eta = elapsed / done_now * (self.total - self.count) if done_now else 0
-        line = (f"[{self.count:>{len(str(self.total))}}/{self.total}] "
-                f"{100 * self.count // max(self.total, 1):3d}%  ETA {int(eta) // 60}:{int(eta) % 60:02d}  "
-                f"{result.student}/{result.assignment}: {result.status}")
-        if self.tty:
-            sys.stderr.write("\r" + line[:100].ljust(100))
-        elif self.count == self.total or self.count % max(1, self.total // 10) == 0:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.tty:
-            sys.stderr.write("\n")

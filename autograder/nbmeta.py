@@ -33,9 +33,19 @@ def grade_id(cell) -> str | None:
     return nbgrader(cell).get("grade_id")
 
 
+def split_grade_id(grade_id_: str) -> tuple[str, str]:
+    """``<function>-<kind>`` (CONTRACT.md): the function a test cell grades, and its kind."""
+    function, _, kind = grade_id_.partition("-")
+    return function, kind
+
+
+def join_grade_id(function: str, kind: str) -> str:
+    return f"{function}-{kind}"
+
+
 def graded_function(grade_id_: str) -> str:
     """The function a test cell grades: its grade_id up to the first hyphen (CONTRACT.md)."""
-    return grade_id_.split("-", 1)[0]
+    return split_grade_id(grade_id_)[0]
 
 
 def course_tag(cell) -> str | None:

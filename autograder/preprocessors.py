@@ -4,8 +4,8 @@ import atexit
 import nbformat
 from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
-from traitlets import Bool, Float, Integer, List, Unicode
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, SaveAutoGrades
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 from . import checks, execute, nbmeta, sandbox
 
@@ -42,16 +42,15 @@ class SandboxedExecute(NbGraderPreprocessor):
     slot = Integer(0, help="job slot: which unprivileged sandbox user runs the kernel").tag(config=True)
     hide = List(Unicode(), help="paths the kernel must not see (besides solutions/ and "
                                 "the grader's own code)").tag(config=True)
-    cell_timeout = Float(30.0, help="wall-clock seconds per cell").tag(config=True)
-    notebook_timeout = Float(240.0, help="wall-clock seconds per notebook").tag(config=True)
-    memory_mb = Integer(4096, help="address-space limit of the kernel, in MiB").tag(config=True)
+    limits = Dict(help="every field of sandbox.Limits (memory, processes, file size, scratch "
+                       "size, time per cell and per notebook, output caps); defaults for the "
+                       "fields not given").tag(config=True)
 
     prestart = Bool(True, help="launch the next notebook's kernel while this one is judged "
                                "(a fresh kernel per notebook all the same)").tag(config=True)
 
     def preprocess(self, nb, resources):
-        limits = sandbox.Limits(memory_mb=self.memory_mb, cell_timeout_s=self.cell_timeout,
-                                notebook_timeout_s=self.notebook_timeout)
+        limits = sandbox.Limits(**self.limits)
         key = (self.slot, tuple(self.hide), limits, self.prestart)
         if key not in RUNNERS:  # kept across notebooks: it holds the prestarted kernel
             RUNNERS[key] = execute.Runner(slot=self.slot, hide=list(self.hide), limits=limits,
@@ -59,20 +58,21 @@ class SandboxedExecute(NbGraderPreprocessor):
         execution = RUNNERS[key].run(resources["nbgrader"]["assignment"], nb)
         resources["execution"] = execution
         LAST_RUN.clear()
-        LAST_RUN.update(seconds=execution.seconds, events=execution.events, failures={})
+        LAST_RUN.update(seconds=execution.seconds, events=execution.events, verdicts={})
         return execution.notebook, resources
 
 
 class TrustedVerdicts(NbGraderPreprocessor):
-    """Scores every test cell from the grader's own judgment of what its check sent back, by
-    setting the outputs nbgrader's ``SaveAutoGrades`` reads: an error output for a failure,
-    none for a pass (so a student's stderr warning, or a patched ``assert``, changes nothing)."""
+    """Judges every test cell from what its check sent back (``checks.judge``): the verdict (the
+    failure messages, none for a pass) goes to ``resources["verdicts"]``, which ``SaveVerdicts``
+    scores, so a student's stderr warning or patched ``assert`` changes nothing. The cell's
+    outputs are set for reading: the grader's message on a failure, a line on a pass."""
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not nbmeta.is_grade(cell):
             return cell, resources
         gid = nbmeta.grade_id(cell)
-        function, _, kind = gid.partition("-")
+        function, kind = nbmeta.split_grade_id(gid)
         assignment = resources["nbgrader"]["assignment"]
         captured = resources["execution"].captures.get(gid, "the grader's check did not run")
         if isinstance(captured, str):
@@ -83,9 +83,15 @@ class TrustedVerdicts(NbGraderPreprocessor):
         # failure, where they show the student's traceback beside the grader's verdict
         shown = [o for o in cell.get("outputs", [])
                  if not (o.output_type == "stream" and o.name == "stderr")]
+        errors = [o.ename for o in shown if o.output_type == "error"]
+        if errors:  # what the student saw: their own run of this cell's visible asserts failed
+            LAST_RUN.setdefault("kernel_errors", {})[gid] = errors[0]
+        # The verdict is the score: SaveVerdicts writes it to the gradebook from here, and the
+        # grade step reads the messages from the same record; the outputs below are for reading.
+        resources.setdefault("verdicts", {})[gid] = found
+        LAST_RUN.setdefault("verdicts", {})[gid] = found
         if found:
             message = checks.summary(function, found, kind)
-            LAST_RUN.setdefault("failures", {})[gid] = found[0]
             cell.outputs = shown + [nbformat.v4.new_output(
                 "error", ename="CheckFailed", evalue=message, traceback=message.splitlines())]
         else:
@@ -93,6 +99,19 @@ class TrustedVerdicts(NbGraderPreprocessor):
             cell.outputs = [o for o in shown if o.output_type != "error"] + [nbformat.v4.new_output(
                 "stream", name="stdout", text=f"Grader: all {n} {kind} checks of {function} passed.\n")]
         return cell, resources
+
+
+class SaveVerdicts(SaveAutoGrades):
+    """nbgrader's ``SaveAutoGrades``, scoring each test cell from the grader's verdict (full
+    points when no case failed, none otherwise) instead of from the cell's outputs."""
+
+    def _add_score(self, cell, resources):
+        gid = nbmeta.grade_id(cell)
+        grade = self.gradebook.find_grade(gid, self.notebook_id, self.assignment_id, self.student_id)
+        verdict = resources.get("verdicts", {}).get(gid, ["the grader's check did not run"])
+        grade.auto_score = 0.0 if verdict else float(nbmeta.nbgrader(cell)["points"])
+        grade.needs_manual_grade = grade.manual_score is not None
+        self.gradebook.db.commit()
 
 
 RUNNERS: dict = {}

@@ -18,6 +18,8 @@ from collections import Counter, defaultdict
 from html import escape
 from pathlib import Path
 
+from . import nbmeta
+
 TOP_FAILURES = 5
 SLOWEST = 10
 STATUSES = ("graded", "rejected", "error")
@@ -76,7 +78,7 @@ def function_scores(results) -> dict[str, list[tuple[float, float]]]:
     for r in results:
         per = defaultdict(lambda: [0.0, 0.0])
         for c in r.checks:
-            entry = per[c["grade_id"].split("-", 1)[0]]
+            entry = per[nbmeta.graded_function(c["grade_id"])]
             entry[0] += float(c["score"])
             entry[1] += float(c["max_score"])
         for function, (score, maximum) in per.items():
@@ -108,7 +110,7 @@ def _function_table(per_function, graded) -> str:
     for r in graded:
         seen = defaultdict(set)
         for grade_id, message in r.failures.items():
-            seen[grade_id.split("-", 1)[0]].add(normalise(message))
+            seen[nbmeta.graded_function(grade_id)].add(normalise(message))
         for function, messages in seen.items():
             failures[function].update(messages)  # once per student and mistake
     rows = []

@@ -8,7 +8,7 @@ tests run in the kernel). Prints both wall times, their ratio, per-submission av
 memory of our grader's process tree, where our time goes, and any score that differs. Plain
 nbgrader cannot take a missing or unparsable notebook: those are left out of its run.
 
-    .venv/bin/python benchmarks/grading.py [--students 40] [--jobs 2] [--keep DIR]
+    .venv/bin/python benchmarks/grading.py [--students 40] [--jobs 2] [--keep DIR] [--assignment A]
 """
 import argparse
 import csv
@@ -33,6 +33,8 @@ from autograder import build, nbmeta, paths, reference  # noqa: E402
 from autograder.release import release  # noqa: E402
 
 BIN = Path(sys.executable).parent
+os.environ[paths.EXTRA_ENV] = str(ROOT / "tests" / "demo")  # the demo, when named
+ASSIGNMENTS: list[str] = []
 # The class, one kind per student in turn: 40% reference, 20% untouched, 20% one or two
 # functions done, 10% a function with a bug, 10% broken (unparsable or missing).
 KINDS = ["reference", "untouched", "partial", "bug", "reference",
@@ -77,7 +79,7 @@ def make_class(subs: Path, n: int) -> dict[tuple[str, str], str]:
     kinds = {}
     for i in range(n):
         student, kind = f"s{i:03d}", KINDS[i % len(KINDS)]
-        for a in paths.assignments():
+        for a in ASSIGNMENTS:
             fs = functions_of(a)
             nb = nbformat.read(released[a], as_version=4)
             folder = subs / student / a
@@ -162,7 +164,7 @@ def plain_nbgrader(subs: Path, course: Path, kinds) -> dict:
     root = f"--CourseDirectory.root={course}"
     nbgrader = [str(BIN / "nbgrader")]
     steps = {"generate": 0.0, "autograde": 0.0, "export": 0.0, "peak": 0, "taken": 0}
-    for a in paths.assignments():
+    for a in ASSIGNMENTS:
         build.write_source(a, course)
         steps["generate"] += timed([*nbgrader, "generate_assignment", a, root, "--force"], env)[0]
     for (student, a), kind in kinds.items():
@@ -171,7 +173,7 @@ def plain_nbgrader(subs: Path, course: Path, kinds) -> dict:
             dest.mkdir(parents=True)
             shutil.copyfile(subs / student / a / f"{a}.ipynb", dest / f"{a}.ipynb")
             steps["taken"] += 1
-    for a in paths.assignments():
+    for a in ASSIGNMENTS:
         seconds, memory, _ = timed([*nbgrader, "autograde", a, root, "--force"], env)
         steps["autograde"] += seconds
         steps["peak"] = max(steps["peak"], memory.total)
@@ -232,7 +234,11 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it (default: a temp dir)")
+    parser.add_argument("--assignment", action="append",
+                        help="only this assignment (repeatable; `demo` is the tests' demo, whose "
+                             "notebook imports torch); default: the course's")
     args = parser.parse_args()
+    ASSIGNMENTS[:] = args.assignment or paths.assignments()
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="grading-bench-"))
     try:
         run(scratch, args)
@@ -245,7 +251,7 @@ def run(scratch: Path, args) -> None:
     subs, out, empty, course = (scratch / n for n in ("submissions", "ours", "empty", "plain"))
     subs.mkdir(parents=True)
     kinds = make_class(subs, args.students)
-    assignments = paths.assignments()
+    assignments = ASSIGNMENTS
     n = len(kinds)
     counts = {k: sum(v == k for v in kinds.values()) for k in dict.fromkeys(KINDS)}
     print(f"class: {args.students} students x {len(assignments)} assignment(s) {assignments} = "
@@ -254,10 +260,11 @@ def run(scratch: Path, args) -> None:
     warn_if_other_graders()
 
     (scratch / "no-students").mkdir()
+    named = [arg for a in ASSIGNMENTS for arg in ("--assignment", a)]
     empty_wall, _, _ = timed([sys.executable, "-m", "autograder", "grade", scratch / "no-students",
-                              "--out", empty, "--jobs", str(args.jobs)])
+                              "--out", empty, "--jobs", str(args.jobs), *named])
     ours, memory, proc = timed([sys.executable, "-m", "autograder", "grade", subs, "--out", out,
-                                "--jobs", str(args.jobs)])
+                                "--jobs", str(args.jobs), *named])
     print(f"ours:  {ours:.1f} s wall, {ours / n:.2f} s per submission ({n}); "
           f"{proc.stdout.strip().splitlines()[-1]}")
     print(f"  peak memory of the grader's process tree: {mib(memory.total)} (sum of RSS); "

@@ -2,6 +2,7 @@
 and the built book. Each is made once per test session; the tests only read them."""
 import copy
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,15 @@ from autograder import build, nbmeta, paths, reference
 from autograder.release import release
 
 ROOT = paths.ROOT
-ASSIGNMENTS = paths.assignments()
+ASSIGNMENTS = paths.assignments()  # the course's, in book order
+# The tests' demo assignment (tests/demo): one function per form of check, never in the book.
+os.environ[paths.EXTRA_ENV] = str(ROOT / "tests" / "demo")
+DEMO = "demo"
 
 
 @pytest.fixture(scope="session")
 def released(tmp_path_factory) -> dict[str, Path]:
-    return release(tmp_path_factory.mktemp("release"))
+    return release(tmp_path_factory.mktemp("release"), ASSIGNMENTS + [DEMO])
 
 
 def student_version(released, assignment):

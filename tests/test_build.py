@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from autograder import build, checks, nbmeta, paths
+from autograder import build, checks, nbmeta, paths, reference
 
 from conftest import ASSIGNMENTS
 
@@ -47,15 +47,19 @@ def test_contract_functions_of_sequences():
         "lag_correlation"]
 
 
-def _source(tmp_path, monkeypatch, body):
+def _source(tmp_path, monkeypatch, body, checks_source="CHECKS = []\n"):
     (tmp_path / "broken.md").write_text(HEADER + body)
-    monkeypatch.setattr(paths, "SOLUTIONS", tmp_path)
+    (tmp_path / "broken_checks.py").write_text(checks_source)
+    monkeypatch.setenv(paths.EXTRA_ENV, str(tmp_path))
+    monkeypatch.delitem(__import__("sys").modules, "autograder.checks.broken", raising=False)
+    for cached in (reference._read, checks._forms, checks.expected):
+        cached.cache_clear()  # each test's own "broken" source
 
 
 @pytest.mark.parametrize("body, complaint", [
     ("```{code-cell} ipython3\n:tags: [solution]\n\nx = 1\n```\n", "exactly one function"),
-    ("```{code-cell} ipython3\n:tags: [test]\n:points: 1\n\nassert True\n```\n", "grade_id"),
-    ("```{code-cell} ipython3\n:tags: [test]\n:grade_id: f-visible\n\nassert True\n```\n", "points"),
+    ("```{code-cell} ipython3\n:tags: [test]\n:grade_id: f-visible\n:points: 1\n\nassert True\n```\n",
+     "generated from the declared checks"),
     ("```{code-cell} ipython3\n:grade_id: f-visible\n\nassert True\n```\n", "without a course tag"),
 ])
 def test_malformed_sources_are_rejected(tmp_path, monkeypatch, body, complaint):
@@ -71,3 +75,23 @@ def test_release_has_stubs_and_no_hidden_tests(released):
             assert "BEGIN SOLUTION" not in cell.source and "BEGIN HIDDEN" not in cell.source
             if nbmeta.is_solution(cell):
                 assert "raise NotImplementedError()" in cell.source
+
+
+def test_a_kind_without_cases_or_an_unknown_function_fails_the_build(tmp_path, monkeypatch):
+    solution = ("```{code-cell} ipython3\n:tags: [solution]\n\ndef f(x):\n"
+                "    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n```\n")
+    declared = ("from autograder.checks import Case, Check\n"
+                "CHECKS = [Check('f', lambda rng: [Case((1,), 'one')], extra={'gradient': lambda rng: []},\n"
+                "                points={'visible': 1, 'hidden': 1, 'gradient': 1},\n"
+                "                visible=lambda: [Case((2,), 'two')])]\n")
+    _source(tmp_path, monkeypatch, solution, declared)
+    with pytest.raises(build.SourceError, match="f-gradient declares no cases"):
+        build.source_notebook("broken")
+    _source(tmp_path, monkeypatch, solution, declared.replace("'f'", "'g'"))
+    with pytest.raises(build.SourceError, match="differ from the checks declared"):
+        build.source_notebook("broken")
+    _source(tmp_path, monkeypatch, solution,
+            declared.replace("lambda rng: []", "lambda rng: [Case((3,), 'three')]"))
+    nb = build.source_notebook("broken")
+    assert [nbmeta.grade_id(c) for c in nb.cells if nbmeta.is_grade(c)] == [
+        "f-visible", "f-hidden", "f-gradient"]

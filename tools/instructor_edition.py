@@ -2,8 +2,8 @@
 
 The same chapters, plus what students must never see: the solutions of the conceptual exercises
 (sphinx-exercise with `hide_solutions: false`) and, as each chapter's exercise page, the
-instructor source `solutions/<assignment>.md` with its reference solution, visible tests and hidden
-tests, executed, so the page also shows the reference passing its own tests. It is for
+instructor notebook built from `solutions/<assignment>.md` with its reference solution, visible
+tests and hidden tests, executed, so the page also shows the reference passing its own tests. It is for
 instructors only and never published: everything it writes stays under _build/instructor, and
 the student build (`make book`) neither reads nor writes any of it.
 
@@ -19,8 +19,12 @@ from pathlib import Path
 
 import yaml
 from jupyter_book.sphinx import build_sphinx
+import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from autograder import build, paths  # noqa: E402  (the repository's own package)
+
 OUT = ROOT / "_build" / "instructor"
 SRC = OUT / "src"
 
@@ -32,8 +36,11 @@ def stage() -> Path:
     shutil.copytree(ROOT / "book", SRC / "book",
                     ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
     (SRC / "book" / "exercises").mkdir(exist_ok=True)  # git keeps no file of its own there
-    for source in sorted((ROOT / "solutions").glob("*.md")):
-        shutil.copy2(source, SRC / "book" / "exercises" / source.name)
+    # Each exercise page is the assignment's built instructor notebook: the reference solution
+    # and its generated visible and hidden test cells (which run against it).
+    for assignment in paths.assignments():
+        nbformat.write(build.source_notebook(assignment),
+                       SRC / "book" / "exercises" / f"{assignment}.ipynb")
     shutil.copy2(ROOT / "_toc.yml", SRC / "_toc.yml")
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())

@@ -1,5 +1,9 @@
 """Compare a student's result with the expected one, and say what differs first.
 
+This file is self-contained beside ``codec`` (its source also runs in the kernel and in the
+student notebook's test helper), so the visible asserts a student runs and the grader's verdict
+are the same code.
+
 Order of the checks, as a student would want to read them: type, then dtype and shape, then
 finiteness, then values (with the first differing index and the largest error). Every message
 starts with the path of the offending part of the result, e.g. ``result[0]['a']``.
@@ -8,7 +12,10 @@ import numbers
 
 import numpy as np
 
-from ..codec import Opaque, Tensor
+try:
+    Opaque, Tensor, decode  # exec'd after codec.py (in the kernel and the notebook's helper)
+except NameError:  # imported as a module (the grader)
+    from ..codec import DecodeError, GeneratorState, ModuleState, Opaque, Tensor, decode
 
 RTOL, ATOL = 1e-7, 1e-10
 
@@ -19,6 +26,8 @@ def describe(value) -> str:
         return f"a numpy array of dtype {value.dtype} and shape {value.shape}"
     if isinstance(value, Opaque):
         return f"an object of type {value.type_name}"
+    if isinstance(value, (ModuleState, GeneratorState)):
+        return repr(value)
     if isinstance(value, Tensor):
         return f"a torch tensor of dtype {value.torch_dtype} and shape {tuple(value.array.shape)}"
     if isinstance(value, (list, tuple, dict, str)):
@@ -41,6 +50,17 @@ def difference(expected, got, *, rtol=RTOL, atol=ATOL, path="result") -> str | N
         if got.torch_dtype != expected.torch_dtype:
             return f"{path}: expected dtype {expected.torch_dtype}, got dtype {got.torch_dtype}"
         return _array_difference(expected.array, got.array, rtol, atol, path)
+    if isinstance(expected, ModuleState):
+        if not isinstance(got, ModuleState):
+            return f"{path}: expected a torch module, got {describe(got)}"
+        return difference(expected.state, got.state, rtol=rtol, atol=atol, path=f"{path}.state_dict()")
+    if isinstance(expected, GeneratorState):
+        if not isinstance(got, GeneratorState):
+            return f"{path}: expected a torch.Generator, got {describe(got)}"
+        if expected.draws != got.draws:
+            return (f"{path}: the generator is not in the state the reference leaves it in: "
+                    "it drew a different number of random numbers, or drew them differently")
+        return None
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)):
             return f"{path}: expected a {type(expected).__name__} of length {len(expected)}, got {describe(got)}"
@@ -120,3 +140,95 @@ def _array_difference(expected, got, rtol, atol, path):
     if expected.dtype.kind == "f":
         message += f" (largest absolute error {np.max(np.abs(got - expected)[~close]):.3g})"
     return message
+
+
+def _names(select):
+    return ["result" + "".join(f"[{k!r}]" for k in path) for path in select]
+
+
+def verdict(got, expected, *, before, raises=None, changes=(), select=None, rtol=RTOL,
+            atol=ATOL, names=None, values=True):
+    """None if the outcome ``got`` of a case (raw, from the kernel) is right, else one sentence.
+
+    ``expected``: the reference's outcome on the same inputs (raw). ``before``: the encoded
+    arguments the grader sent (by position or keyword); arguments the kernel made itself (a
+    chain's references) are compared with the before-state it reported. ``changes``: arguments
+    that may change; their state after the call must equal the reference's. ``names``: the
+    parameter names of the judged call, by position, for messages. ``values``: False where a
+    check's own judge compares the result and the changed arguments."""
+    if not isinstance(got, dict):
+        return "the grader received a malformed result"
+    if "raised" in got:
+        kinds, message = got.get("raised"), str(got.get("message", ""))[:300]
+        if not isinstance(kinds, list) or not kinds or not all(isinstance(n, str) for n in kinds):
+            return "the grader received a malformed result"
+        if raises and raises in kinds:
+            return None
+        wanted = f"expected {raises}" if raises else "expected a result"
+        detail = f": {short(message, 160)}" if message else ""
+        return f"{wanted}, but it raised {kinds[0]}{detail}"
+    if "unusable" in got:
+        return short(str(got["unusable"]), 300)
+    try:
+        result = decode(got.get("ok"))
+        after, reported = got.get("after"), got.get("before")
+        if not isinstance(after, dict) or not isinstance(reported, dict):
+            raise DecodeError("malformed arguments")
+        after = {str(k): decode(v) for k, v in after.items()}
+        reported = {str(k): decode(v) for k, v in reported.items()}
+        was = {str(k): decode(v) for k, v in before.items()}
+    except DecodeError as err:
+        return f"the grader could not read the result ({err})"
+    if raises:
+        return f"expected {raises}, but it returned {short(result)}"
+
+    def arg_name(key):
+        if names and key.isdigit() and int(key) < len(names):
+            return f"argument {names[int(key)]!r}"
+        return f"argument {key!r}" if not key.isdigit() else f"argument {int(key) + 1}"
+
+    try:
+        expected_after = {str(k): decode(v) for k, v in (expected.get("after") or {}).items()}
+    except DecodeError as err:
+        return f"the grader could not read the expected result ({err})"
+    for key, value in after.items():
+        if key in changes:
+            continue
+        # what the argument was: as sent, as the kernel made it (a chain's reference), or as
+        # the reference left it (a module or generator the kernel built from a spec)
+        sources = (was, reported, expected_after)
+        original = next((d[key] for d in sources if key in d), Opaque("unknown", ""))
+        if not isinstance(original, Opaque):
+            if difference(original, value, rtol=0, atol=0):
+                return (f"it modified its {arg_name(key)}; functions must not change their "
+                        "inputs (work on a copy)")
+    aliases = got.get("aliases")
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        return "the grader received a malformed result"
+    if aliases:
+        first = aliases[0]
+        for key in after:
+            first = first.replace(f"argument {key}", arg_name(key))
+        return (f"{first[:200]}: return a new array, never a view of an input or of a "
+                "module's parameters")
+    if not values:  # a custom judge compares the values
+        return None
+    want = decode(expected["ok"])
+    if select is None:
+        message = difference(want, result, rtol=rtol, atol=atol)
+    elif not isinstance(result, list) or len(result) != len(select):
+        message = "the grader received a malformed result"
+    else:
+        message = next((m for w, g, n in zip(want, result, _names(select))
+                        if (m := difference(w, g, rtol=rtol, atol=atol, path=n))), None)
+    if message:
+        return message
+    for key in changes:
+        if key not in after:
+            return f"{arg_name(key)} was not passed"
+        if key in expected_after:
+            message = difference(expected_after[key], after[key], rtol=rtol, atol=atol,
+                                 path=f"{arg_name(key)} after the call")
+            if message:
+                return message
+    return None
