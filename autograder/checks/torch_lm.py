@@ -331,11 +331,14 @@ def _judge_training(case, got, expected):
     if (not isinstance(history, (list, tuple)) or len(history) != epochs
             or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in history)):
         return f"expected a list of {epochs} finite floats (one per epoch), got {history!r}"[:300]
+    if min(history) < 1:
+        return (f"the returned history holds {min(history):.4f}, and no perplexity is below 1: "
+                "return exp of each epoch's mean batch loss")
     floor = math.exp(_ref("entropy_rate")(P))
     ceiling = math.exp(_ref("entropy_rate")(P, context=1))
     low = min(history)
     if low < FLOOR_SLACK * floor:
-        return (f"an epoch's perplexity {low:.3f} is below the source's floor {floor:.3f}, the "
+        return (f"an epoch's perplexity in the returned history, {low:.3f}, is below the source's floor {floor:.3f}, the "
                 "lowest perplexity any model can reach on it: the model must be seeing the "
                 "targets it predicts (are the inputs xs and the targets ts one step apart?)")
     model = _trained_model(got.after["0"])
