@@ -10,6 +10,8 @@ A cell that times out or kills the kernel (``os._exit``, a segfault, the memory 
 itself: the kernel is killed and restarted, the earlier cells that define things are run again
 (without their outputs), and execution goes on with the next cell.
 """
+import ast
+import functools
 import json
 import os
 import pwd
@@ -27,7 +29,7 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import checks, nbmeta, paths, sandbox
+from . import checks, nbmeta, paths, reference, sandbox
 from .probe import MIME
 
 # The probe runs in the kernel on the codec and the comparison code (one private namespace).
@@ -62,8 +64,15 @@ class SandboxKernelManager(AsyncKernelManager):
                          connection_file=str(workdir / f"connection{life}.json"), **kwargs)
         self._prefix, self._owner = prefix, owner
 
+    warm: tuple = ()  # modules the kernel imports as it starts, before any student code
+
     def format_kernel_cmd(self, extra_arguments=None):
-        return self._prefix + super().format_kernel_cmd(extra_arguments)
+        # The imports run while the kernel boots, which a prestarted kernel does while the
+        # grader judges the previous notebook: torch's ~2 s leave the critical path. They only
+        # fill sys.modules; no name reaches the student's namespace.
+        lines = [f"--IPKernelApp.exec_lines=__import__('importlib').import_module({m!r})"
+                 for m in self.warm]
+        return self._prefix + super().format_kernel_cmd(extra_arguments) + lines
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
@@ -137,6 +146,7 @@ class Runner:
         self.hide = [str(p) for p in (*_secret_paths(), *hide)]
         self._scratch = nbformat.v4.new_notebook(cells=_Discard())
         self._lives = 0
+        self.assignment = None  # the last one run: the prestarted kernel warms up for it
         self._spare = None
 
     def run(self, assignment: str, nb: nbformat.NotebookNode) -> Execution:
@@ -214,6 +224,7 @@ class Runner:
                                           scratch=str(workdir / "home"))
         self._lives += 1
         km = SandboxKernelManager(prefix, workdir, self.user, self._lives)
+        km.warm = warm_modules(self.assignment) if self.assignment else ()
         return CappedClient(self._scratch, self.limits, km=km, startup_timeout=START_TIMEOUT_S)
 
     def _spawn(self, client: CappedClient, workdir: Path) -> None:
@@ -383,3 +394,23 @@ def _sandbox_base() -> str:
     base = Path("/var/tmp/rnn-grader") if sandbox.is_root() else Path(tempfile.gettempdir()) / "rnn-grader"
     base.mkdir(mode=0o711, exist_ok=True)
     return str(base)
+
+
+@functools.cache
+def warm_modules(assignment: str) -> tuple:
+    """The top-level modules the assignment's own setup cells import (from the instructor
+    source, never from a submission, which could name anything)."""
+    names = []
+    for cell in reference.cells(assignment).cells:
+        if cell.cell_type != "code" or nbmeta.course_tag(cell) != "locked":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module.split(".")[0])
+    return tuple(dict.fromkeys(n for n in names if n.isidentifier()))
