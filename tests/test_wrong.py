@@ -118,6 +118,8 @@ def test_a_graded_mistake_loses_exactly_its_cells(wrong_graded, assignment, inde
     for row in rows:
         function, kind = nbmeta.split_grade_id(row["grade_id"])
         lost = float(row["score"]) < float(row["max_score"])
+        if wrong.function in checks.checks_of(assignment)[function].depends:
+            continue  # checked on the student's own (here wrong) forward: may lose, as declared
         assert lost == (function == wrong.function and kind in wrong.fails), row
         if kind == "visible":  # what the student's own run of the cell showed
             assert (row["grade_id"] in result["kernel_errors"]) == lost, (row, result["kernel_errors"])
