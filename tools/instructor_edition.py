@@ -49,6 +49,9 @@ def stage() -> Path:
     # Execute the instructor sources too: their hidden tests run against the reference.
     config["execute"]["exclude_patterns"] = [
         p for p in config["execute"]["exclude_patterns"] if p != "book/exercises/*"]
+    # The chapters' code is the student build's: reuse its executed notebooks (jupyter-cache
+    # matches by content), so only the exercise pages run here.
+    config["execute"]["cache"] = str(ROOT / "_build" / ".jupyter_cache")
     # Launch buttons open the published student notebooks; this edition is not published.
     config.pop("launch_buttons", None)
     path = SRC / "_config.yml"
