@@ -2,8 +2,10 @@
 and the built book. Each is made once per test session; the tests only read them."""
 import copy
 import csv
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
@@ -100,3 +102,27 @@ def graded(released, tmp_path_factory):
     with open(out / "checks.csv") as fh:
         checks = list(csv.DictReader(fh))
     return {"out": out, "grades": grades, "checks": checks, "stdout": proc.stdout, "subs": subs}
+
+
+class Listener:
+    """A TCP listener on the host's loopback that counts who connects."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self):
+        self.sock.close()
