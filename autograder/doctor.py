@@ -78,8 +78,8 @@ def main() -> int:
     print(f"namespaces:      {'available (' + kinds + ')' if reason is None else 'NOT available: ' + reason}")
     try:
         mode = "sandboxed" if sandbox.sandboxed() else "UNSAFE (--unsafe-no-sandbox): no namespaces"
-    except sandbox.Unavailable:
-        print("kernels:         REFUSED: `grade` will not run without --unsafe-no-sandbox")
+    except sandbox.Unavailable as err:
+        print(f"kernels:         REFUSED: {err}")
         return 1
     print(f"kernels:         {mode}")
     print(f"state folder:    {sandbox.state_base()} (locks and kernel folders, this user's only)")
@@ -99,8 +99,9 @@ def main() -> int:
     lim = seen["limits"]
     mib = 2**20
     print(f"limits:          memory {lim['AS'] // mib} MiB, {lim['NPROC']} processes/threads, "
-          f"files {lim['FSIZE'] // mib} MiB, core dumps {lim['CORE']}, working folder "
-          f"{limits.scratch_mb} MiB tmpfs, /tmp {limits.tmp_mb} MiB")
+          f"files {lim['FSIZE'] // mib} MiB, core dumps {lim['CORE']}"
+          + (f", working folder {limits.scratch_mb} MiB tmpfs, /tmp {limits.tmp_mb} MiB"
+             if mode == "sandboxed" else ", working folder and /tmp on the host's disk"))
     print(f"time and output: {limits.cell_timeout_s:g} s per cell, {limits.notebook_timeout_s:g} s "
           f"per notebook, {limits.output_kb_per_cell} KB printed per cell (grader side)")
     safe = mode == "sandboxed" and seen["loopback"] != "connected" and seen["solutions"] != "readable"

@@ -104,10 +104,23 @@ def sandboxed() -> bool:
     if reason is None:
         return True
     if unsafe():
+        closed = _closed_for_others()
+        if is_root() and closed:  # the slot users could not even start Python
+            raise Unavailable(f"no sandbox ({reason}), and without it the kernels' slot users "
+                              f"cannot reach {closed}, which only root may enter")
         return False
     raise Unavailable(f"no sandbox for students' kernels: {reason}. Refusing to grade; pass "
                       "--unsafe-no-sandbox to grade without it (students' code then reads what "
                       "you can read and reaches the network)")
+
+
+def _closed_for_others() -> str | None:
+    """The first folder on the way to the interpreter that other users cannot traverse."""
+    for tree in (os.path.realpath(sys.executable), sys.prefix):
+        for folder in _ancestors(os.path.dirname(os.path.abspath(tree))):
+            if not os.stat(folder).st_mode & 0o001:
+                return folder
+    return None
 
 
 class Unavailable(RuntimeError):
