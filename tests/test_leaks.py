@@ -67,26 +67,27 @@ SECRETS = CODE_SECRETS | CONCEPTUAL_SECRETS
 
 
 class _Text(HTMLParser):
-    """An HTML page's text and every attribute value (alt, title, content, data-*...)."""
+    """An HTML page's text, as a reader sees it, and every attribute value (alt, title,
+    content, data-*...), each on a line of its own after the text."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.parts = []
+        self.text, self.attributes = [], []
 
     def handle_starttag(self, tag, attrs):
-        self.parts += [value for _, value in attrs if value]
+        self.attributes += [value for _, value in attrs if value]
 
     handle_startendtag = handle_starttag
 
     def handle_data(self, data):
-        self.parts.append(data)
+        self.text.append(data)
 
 
 def html_text(page: str) -> str:
     parser = _Text()
     parser.feed(page)
     parser.close()
-    return "\n".join(parser.parts)
+    return "".join(parser.text) + "\n" + "\n".join(parser.attributes)
 
 
 def json_strings(value) -> list[str]:
