@@ -6,14 +6,23 @@ PY := $(VENV)/bin/python
 # goes first on PATH for every recipe.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
+# CPU-only torch: `make book CPU=1` (or `make venv CPU=1`) installs torch from PyTorch's CPU
+# wheel index (TORCH_INDEX), for torch alone, before the rest of requirements.txt: a .venv near
+# 2 GB instead of the ~6 GB of torch's CUDA build, which the public index serves by default on
+# Linux. Without it pip takes torch from its configured index (the CPU wheel on the course's
+# build machines).
+TORCH_INDEX ?= $(if $(CPU),https://download.pytorch.org/whl/cpu)
+
 RELEASE := _build/release
 JB_FLAGS := --warningiserror --keep-going
 
-.PHONY: book release html instructor test clean
+.PHONY: book release html instructor test clean venv
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet --index-url $(TORCH_INDEX) \
+	  "$$(grep -E '^torch==' requirements.txt)")
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 

@@ -1,5 +1,10 @@
-"""Command line: ``python -m autograder release --out DIR`` and
-``python -m autograder grade SUBMISSIONS --out DIR [--jobs N]`` (see CONTRACT.md)."""
+"""Command line: ``python -m autograder release --out DIR``,
+``python -m autograder grade SUBMISSIONS --out DIR [--jobs N]`` (see CONTRACT.md) and
+``python -m autograder doctor`` (which protections are active here).
+
+``grade`` exits 0 when every submission got its row, whatever the scores; 1 when the grader
+failed on some submission (nothing journaled for it: run again to retry); 2 when it could not
+run at all. Each failure ends with one line on stderr saying why."""
 import argparse
 import os
 import sys
@@ -33,6 +38,14 @@ def main(argv=None) -> int:
                      help="wall-clock seconds a whole notebook may run (default: %(default)s)")
     gra.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
                      help="memory (address space) of a student's kernel, MiB (default: %(default)s)")
+    gra.add_argument("--regrade", nargs="*", metavar="STUDENT",
+                     help="grade again, whatever the journal says: these students, or all")
+    gra.add_argument("--unsafe-no-sandbox", action="store_true",
+                     help="where the sandbox cannot be built (no bubblewrap or user namespaces), "
+                          "grade anyway: students' code then reads what you can read and "
+                          "reaches the network")
+
+    sub.add_parser("doctor", help="which protections are active on this machine")
 
     args = parser.parse_args(argv)
     quiet_library_warnings()
@@ -43,16 +56,34 @@ def main(argv=None) -> int:
             print(f"released {assignment}: {path}")
         return 0
 
-    from .grade import grade
+    if args.command == "doctor":
+        from .doctor import main as doctor
 
+        return doctor()
+
+    from .grade import grade
+    from .sandbox import UNSAFE_ENV
+
+    if args.unsafe_no_sandbox:  # the workers read it too
+        os.environ[UNSAFE_ENV] = "1"
     limits = Limits(cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout,
                     memory_mb=args.memory_mb)
-    run = grade(args.submissions, args.out, assignments=args.assignment, db_url=args.db,
-                jobs=args.jobs, limits=limits)
+    try:
+        run = grade(args.submissions, args.out, assignments=args.assignment, db_url=args.db,
+                    jobs=args.jobs, limits=limits, regrade=args.regrade)
+    except Exception as err:  # the grader could not run: one line, no traceback
+        print(f"grade: not run: {type(err).__name__}: {err}".splitlines()[0][:500], file=sys.stderr)
+        return 2
     graded = sum(r.status == "graded" for r in run.results)
     resumed = f", {run.resumed} from an earlier run" if run.resumed else ""
     print(f"{len(run.results)} results ({graded} graded, {len(run.results) - graded} not"
           f"{resumed}): {run.out / 'grades.csv'}")
+    if run.errors:  # not journaled: the next run grades them again
+        first = run.errors[0]
+        print(f"grade: the grader failed on {len(run.errors)} submission(s), run again to retry; "
+              f"first: {first.student}/{first.assignment}: {first.reason}".splitlines()[0][:500],
+              file=sys.stderr)
+        return 1
     return 0  # every submission has its row, whatever the scores (CONTRACT.md)
 
 

@@ -3,8 +3,8 @@
 The grader, not the kernel, is in charge: it sends the notebook's cells one at a time, enforces
 the wall-clock limits per cell and per notebook and the output cap, and at each test cell asks
 the kernel (through ``probe``) to call the graded function on the check's inputs. The kernel runs
-inside ``sandbox`` and talks to the grader over IPC sockets in its working directory, which holds
-nothing but the notebook.
+inside ``sandbox`` and talks to the grader over IPC sockets in a folder of its own (the one folder
+it shares with the grader); its working directory is a tmpfs holding nothing but the notebook.
 
 A cell that times out or kills the kernel (``os._exit``, a segfault, the memory cap) costs only
 itself: the kernel is killed and restarted, the earlier cells that define things are run again
@@ -140,10 +140,13 @@ class Runner:
 
     def __init__(self, *, slot: int = 0, hide: list[str] = (),
                  limits: sandbox.Limits = sandbox.Limits(), prestart: bool = False):
+        # ``hide`` is kept for callers: the sandbox is an allow-list, nothing else is visible.
         self.limits, self.prestart = limits, prestart
+        self.sandboxed = sandbox.sandboxed()  # raises sandbox.Unavailable: never silently less
         self.user = sandbox.slot_user(slot)
-        sandbox.become_subreaper()
-        self.hide = [str(p) for p in (*_secret_paths(), *hide)]
+        if not self.sandboxed:  # orphans of the unsafe mode; a sandbox's die with its PID namespace
+            sandbox.become_subreaper()
+        self.base = Path(sandbox.run_folder())  # this process's own: no other run shares it
         self._scratch = nbformat.v4.new_notebook(cells=_Discard())
         self._lives = 0
         self.assignment = None  # the last one run: the prestarted kernel warms up for it
@@ -168,17 +171,17 @@ class Runner:
         return execution
 
     def close(self) -> None:
-        """Stop the spare kernel, if any."""
+        """Stop the spare kernel, if any, and remove this runner's folder."""
         if self._spare is not None:
             workdir, client = self._spare
             self._spare = None
             self._stop(client)
-            shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)
 
     def _launch(self) -> tuple[Path, "CappedClient"]:
         """A new working directory and a kernel process starting in it (not waited for)."""
-        workdir = Path(tempfile.mkdtemp(prefix="rnn-sandbox-", dir=_sandbox_base()))
-        home = workdir / "home"  # the kernel's working directory (a tmpfs, under root)
+        workdir = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.base))
+        home = workdir / "home"  # the kernel's working directory without the sandbox (unsafe)
         home.mkdir()
         if self.user:
             entry = pwd.getpwnam(self.user)
@@ -192,22 +195,15 @@ class Runner:
             pass
         return workdir, client
 
-    def _place(self, nb, workdir: Path, client) -> None:
-        """The notebook into the kernel's working directory: on disk, which each later kernel
-        of this notebook starts from, and into the running kernel's own tmpfs."""
-        name = f"{self.assignment}.ipynb"
-        targets = [workdir / "home" / name]
-        root = sandbox.kernel_root(client.km)
-        if root is not None:
-            targets.append(Path(f"{root}{workdir}") / "home" / name)
-        for target in targets:
-            nbformat.write(nb, target)
-            if self.user:
-                entry = pwd.getpwnam(self.user)
-                os.chown(target, entry.pw_uid, entry.pw_gid)
+    def _place(self, nb, client) -> None:
+        """The notebook into the running kernel's working directory (its own tmpfs, which
+        the grader cannot reach from outside), written by the kernel itself."""
+        data = nbformat.writes(nb).encode()
+        self._run_code(client, f"__import__('pathlib').Path({self.assignment + '.ipynb'!r})"
+                               f".write_bytes({data!r})", index=-1)
 
     def _environment(self, workdir: Path) -> dict[str, str]:
-        home = workdir / "home"
+        home = Path(sandbox.HOME) if self.sandboxed else workdir / "home"
         env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home),
                "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(home / ".config"),
                "IPYTHONDIR": str(home / ".ipython"), "XDG_CACHE_HOME": str(home / ".cache"),
@@ -220,8 +216,7 @@ class Runner:
         return env
 
     def _client(self, workdir: Path) -> CappedClient:
-        prefix = sandbox.launcher_command(user=self.user, hide=self.hide, limits=self.limits,
-                                          scratch=str(workdir / "home"))
+        prefix = sandbox.launcher_command(user=self.user, limits=self.limits, workdir=str(workdir))
         self._lives += 1
         km = SandboxKernelManager(prefix, workdir, self.user, self._lives)
         km.warm = warm_modules(self.assignment) if self.assignment else ()
@@ -265,7 +260,7 @@ class Runner:
         except Exception:
             self._stop(client)
             client = self._start(workdir)
-        self._place(nb, workdir, client)
+        self._place(nb, client)
         done = []  # code cells (not tests) run in the current kernel, replayed after a restart
         try:
             for index, cell in enumerate(nb.cells):
@@ -276,7 +271,8 @@ class Runner:
                     self._skip(execution, cell, "the notebook reached its time limit "
                                f"({self.limits.notebook_timeout_s:g} s) before this cell")
                     continue
-                client.timeout = min(self.limits.cell_timeout_s, remaining)
+                # nbclient takes whole seconds
+                client.timeout = max(1, int(min(self.limits.cell_timeout_s, remaining)))
                 try:
                     self._step(client, execution, cell, index)
                     if not nbmeta.is_grade(cell):
@@ -334,8 +330,9 @@ class Runner:
 
     def _restart(self, workdir: Path, nb, done: list[int], deadline: float) -> CappedClient:
         client = self._start(workdir)
+        self._place(nb, client)
         for index in list(done):
-            client.timeout = max(1.0, min(self.limits.cell_timeout_s, deadline - time.monotonic()))
+            client.timeout = max(1, int(min(self.limits.cell_timeout_s, deadline - time.monotonic())))
             replay = nbformat.v4.new_code_cell(nb.cells[index].source)
             try:
                 client.execute_cell(replay, index)
@@ -382,18 +379,6 @@ def _shutdown(km) -> None:
         run_sync(km.shutdown_kernel)(now=True)
     except Exception:  # already dead, or never started: nothing left to stop
         pass
-
-
-def _secret_paths() -> list[Path]:
-    """What a student's kernel must never read, hidden by empty mounts where possible."""
-    return [paths.ROOT / name for name in ("solutions", "autograder", "tests", ".git")]
-
-
-def _sandbox_base() -> str:
-    # Not under /tmp, which the sandbox replaces by an empty tmpfs; each workdir is 0700.
-    base = Path("/var/tmp/rnn-grader") if sandbox.is_root() else Path(tempfile.gettempdir()) / "rnn-grader"
-    base.mkdir(mode=0o711, exist_ok=True)
-    return str(base)
 
 
 @functools.cache

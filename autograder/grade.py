@@ -6,9 +6,12 @@ gradebook from the grader's own verdicts, ``generate_feedback`` renders the HTML
 gets back, and ``report`` writes the CSVs and the instructor's report.
 
 Submissions are graded ``jobs`` at a time, each in a fresh kernel, by worker processes that each
-own one sandbox slot. A journal (``OUT/journal/``) records each finished submission atomically,
-with a digest of the notebook it graded: a run killed half-way and started again grades only
-what the journal lacks, so every submission ends graded exactly once.
+own one sandbox slot and die with the grading process, however it ends. A journal
+(``OUT/journal/``) records each finished submission atomically, with a digest of the notebook it
+graded: a run killed half-way and started again grades only what the journal lacks (or what
+changed since), so every submission ends graded exactly once. An error of the grader itself
+(not of the student's code) is never journaled: the run reports it (``GradeRun.errors``, a
+non-zero exit) and the next run grades that submission again.
 """
 import hashlib
 import html
@@ -25,7 +28,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import intake, paths, quiet_library_warnings, report
+from . import intake, paths, quiet_library_warnings, report, sandbox
 from .course import Course, StepFailed
 from .preprocessors import LAST_RUN
 from .sandbox import Limits, claim_slot
@@ -36,7 +39,7 @@ class Result:
     """One student's result on one assignment."""
     student: str
     assignment: str
-    status: str                 # graded | rejected | error
+    status: str                 # graded | rejected | error (of the grader: never journaled)
     score: float = 0.0
     max_score: float = 0.0
     reason: str = ""
@@ -52,6 +55,11 @@ class GradeRun:
     results: list[Result]
     out: Path
     resumed: int = 0            # results taken from the journal of an earlier, interrupted run
+
+    @property
+    def errors(self) -> list[Result]:
+        """Submissions the grader failed on (not journaled: the next run grades them)."""
+        return [r for r in self.results if r.status == "error"]
 
 
 def students(submissions: Path) -> list[str]:
@@ -82,9 +90,13 @@ class Journal:
             data = json.loads(self._path(student, assignment).read_text())
         except (OSError, ValueError):
             return None
-        return Result(**data) if data.get("digest") == expected_digest else None
+        if data.get("digest") != expected_digest or data.get("status") == "error":
+            return None
+        return Result(**data)
 
     def record(self, result: Result) -> None:
+        if result.status == "error":  # the grader's failure, not a grade: retried next run
+            return
         path = self._path(result.student, result.assignment)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(result)))
@@ -92,7 +104,13 @@ class Journal:
 
 
 def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str | None = None,
-          jobs: int = 1, limits: Limits = Limits(), progress: bool | None = None) -> GradeRun:
+          jobs: int = 1, limits: Limits = Limits(), progress: bool | None = None,
+          regrade: list[str] | None = None) -> GradeRun:
+    """Grade every submission the journal of ``out`` lacks; ``regrade`` grades again the named
+    students (all of them when it is empty) whatever the journal says. Raises
+    ``sandbox.Unavailable`` when the kernels cannot be sandboxed (and no unsafe flag)."""
+    sandbox.sandboxed()
+    sandbox.state_base()  # a private folder of this user's: refuse now, not in each worker
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     assignments = assignments or paths.assignments()
@@ -105,7 +123,8 @@ def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str
     # assignment by assignment: a worker's prestarted kernel then warms up for the right one
     pairs = [(s, a) for a in assignments for s in people]
     digests = {p: digest(submissions / p[0] / p[1]) for p in pairs}
-    done = {p: r for p in pairs if (r := journal.load(*p, digests[p]))}
+    forced = set(people) if regrade == [] else set(regrade or [])
+    done = {p: r for p in pairs if p[0] not in forced and (r := journal.load(*p, digests[p]))}
     todo = [p for p in pairs if p not in done]
     # On a terminal (or when asked): count, percentage, rate and ETA, and the last result.
     bar = tqdm(total=len(pairs), initial=len(done), unit="submission", file=sys.stderr,
@@ -127,13 +146,17 @@ def _run(todo, submissions: Path, out: Path, db_url, jobs: int, limits: Limits):
     """Grade the pairs, yielding each result as it finishes."""
     hide = [str(submissions), str(out)]
     if jobs <= 1 or len(todo) <= 1:
-        _init_worker(out, db_url, hide, limits)
+        if todo:
+            _init_worker(out, db_url, hide, limits, pooled=False)
         for student, assignment in todo:
-            yield _grade_task(submissions, student, assignment)
+            try:
+                yield _grade_task(submissions, student, assignment)
+            except Exception as err:  # the grader's own failure: the run goes on
+                yield Result(student, assignment, "error", reason=f"grader error: {err!r}"[:300])
         return
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(out, db_url, hide, limits)) as pool:
+                             initargs=(out, db_url, hide, limits, True)) as pool:
         futures = {pool.submit(_grade_task, submissions, s, a): (s, a) for s, a in todo}
         for future in as_completed(futures):
             student, assignment = futures[future]
@@ -146,7 +169,9 @@ def _run(todo, submissions: Path, out: Path, db_url, jobs: int, limits: Limits):
 _WORKER: dict = {}
 
 
-def _init_worker(out: Path, db_url, hide, limits: Limits) -> None:
+def _init_worker(out: Path, db_url, hide, limits: Limits, pooled: bool) -> None:
+    if pooled:  # a worker dies with the grading process (even killed), its kernels with it
+        sandbox.die_with_parent()
     quiet_library_warnings()
     if "slot" not in _WORKER:  # one sandbox slot per worker process, for its lifetime
         _WORKER["slot"], _WORKER["slot_lock"] = claim_slot()

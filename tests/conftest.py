@@ -3,8 +3,10 @@ and the built book. Each is made once per test session; the tests only read them
 import copy
 import csv
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
@@ -100,7 +102,7 @@ def graded(released, tmp_path_factory):
         deleted = copy.deepcopy(full)
         deleted.cells = [c for c in deleted.cells if not nbmeta.is_grade(c)]
         write_submission(subs, "deleted-tests", a, deleted)
-        edited = copy.deepcopy(student_nb)
+        edited = copy.deepcopy(full)  # complete, with every test cell emptied
         for cell in edited.cells:
             if nbmeta.is_grade(cell):
                 cell.source = "pass  # all good"
@@ -111,3 +113,27 @@ def graded(released, tmp_path_factory):
     with open(out / "checks.csv") as fh:
         checks = list(csv.DictReader(fh))
     return {"out": out, "grades": grades, "checks": checks, "stdout": proc.stdout, "subs": subs}
+
+
+class Listener:
+    """A TCP listener on the host's loopback that counts who connects."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self):
+        self.sock.close()

@@ -6,6 +6,7 @@ submissions every class has (missing, unparsable, renamed, deleted or edited tes
 """
 import csv
 
+import nbformat
 import pytest
 
 from autograder import build, nbmeta
@@ -73,9 +74,31 @@ def test_repairable_submissions_lose_nothing(graded, assignment):
     assert got == maximum and "restored the deleted test cell" in graded["grades"][("deleted-tests", assignment)]["reason"]
 
 
+def _layout(nb) -> list[tuple[str, str, str]]:
+    """Each test cell: its grade_id, the solution cell it follows, and its source."""
+    layout, function = [], None
+    for cell in nb.cells:
+        if nbmeta.is_solution(cell):
+            function = nbmeta.grade_id(cell)
+        elif nbmeta.is_grade(cell):
+            layout.append((nbmeta.grade_id(cell), function, cell.source))
+    return layout
+
+
+def _autograded(graded, student, assignment):
+    return nbformat.read(graded["out"] / "nbgrader" / "autograded" / student / assignment
+                         / f"{assignment}.ipynb", as_version=4)
+
+
+@pytest.mark.parametrize("student", ["edited-tests", "deleted-tests"])
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_edited_test_cells_are_restored_before_grading(graded, assignment):
-    assert score(graded, "edited-tests", assignment)[0] == 0
+def test_test_cells_are_restored_where_they_belong(graded, assignment, student):
+    # complete notebooks whose test cells were emptied or deleted: every test cell is back
+    # with its instructor source, right after its function's solution cell, and nothing is lost
+    got, maximum = score(graded, student, assignment)
+    assert got == maximum
+    assert _layout(_autograded(graded, student, assignment)) == _layout(
+        build.source_notebook(assignment))
 
 
 def test_feedback_names_the_failure(graded):

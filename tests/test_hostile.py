@@ -1,7 +1,8 @@
 """Hostile and broken submissions: each costs only the points of what it breaks, every
 submission gets its row, and the run finishes. One grading run (two jobs, short time limits)
 over a class whose every student does one bad thing, on top of a complete reference solution
-(or on the untouched student version, for the forgeries that try to gain points).
+(or on the untouched student version, for the forgeries that try to gain points). Each test
+cell's row in checks.csv is checked: what broke loses its points, everything else keeps them.
 """
 import copy
 import csv
@@ -9,9 +10,9 @@ import csv
 import nbformat
 import pytest
 
-from autograder import checks, nbmeta, paths, sandbox
+from autograder import build, checks, nbmeta, paths
 
-from conftest import (ASSIGNMENTS, points_by_function, run_cli, student_version, with_functions,
+from conftest import (ASSIGNMENTS, Listener, points_by_function, run_cli, student_version, with_functions,
                       write_submission)
 
 A = ASSIGNMENTS[0]
@@ -30,7 +31,8 @@ TOP_LEVEL = {  # a cell of its own after the first solution: it breaks no graded
     "endless-output": "while True:\n    print('spam ' * 200)",
     "huge-output": "for _ in range(5000):\n    print('spam ' * 200)",
     "input": "name = input('your name? ')",
-    "network": "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)",
+    # a listener of the test's own on the host's loopback (its port filled in by the fixture)
+    "network": "import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)",
     "fills-disk": "with open('big', 'wb') as fh:\n    fh.write(b'0' * 2**30)",
 }
 
@@ -106,6 +108,7 @@ class AlwaysEqual:
 
 @pytest.fixture(scope="module")
 def hostile(released, tmp_path_factory):
+    listener = Listener()
     subs = tmp_path_factory.mktemp("hostile")
     out = tmp_path_factory.mktemp("hostile-graded")
     student_nb = student_version(released, A)
@@ -113,6 +116,7 @@ def hostile(released, tmp_path_factory):
     total = sum(points_by_function(A).values())
     expected = {}
     for name, source in TOP_LEVEL.items():
+        source = source.replace("{port}", str(listener.port))
         write_submission(subs, name, A, _insert_after_first_solution(copy.deepcopy(full), source))
         expected[name] = total
     for name, body in IN_FUNCTION.items():
@@ -155,12 +159,15 @@ def hostile(released, tmp_path_factory):
     always.cells.insert(0, nbformat.v4.new_code_cell(AlwaysEqual.SOURCE))
     write_submission(subs, "always-equal", A, always)
     expected["always-equal"] = 0
-    proc = run_cli("grade", subs, "--out", out, "--jobs", "2", "--cell-timeout", "4",
+    proc = run_cli("grade", subs, "--out", out, "--assignment", A, "--jobs", "2", "--cell-timeout", "4",
                    "--notebook-timeout", "60", "--memory-mb", "3072")
+    listener.close()
     with open(out / "grades.csv") as fh:
         grades = {r["student"]: r for r in csv.DictReader(fh)}
+    with open(out / "checks.csv") as fh:
+        cells = [r for r in csv.DictReader(fh)]
     return {"grades": grades, "expected": expected, "out": out, "stdout": proc.stdout,
-            "subs": subs}
+            "subs": subs, "checks": cells, "connections": listener.accepted}
 
 
 def test_every_hostile_submission_has_its_row(hostile):
@@ -175,10 +182,26 @@ STEALERS = ["steals-from-solutions", "steals-from-classmate"]
 @pytest.mark.parametrize("student", list(TOP_LEVEL) + list(IN_FUNCTION) + STEALERS + [
     "stderr-warnings", "numpy-beside", "duplicated-tests"] + list(FORGERIES) + ["always-equal"])
 def test_costs_only_what_it_breaks(hostile, student):
-    if student in STEALERS and not sandbox.can_isolate():
-        pytest.skip("hiding files from the kernel needs root (mount namespace); see README")
     row = hostile["grades"][student]
     assert float(row["score"]) == hostile["expected"][student], row
+    cells = {r["grade_id"]: r for r in hostile["checks"] if r["student"] == student}
+    assert set(cells) == GRADE_IDS
+    for gid, cell in cells.items():
+        if student in FORGERIES or student == "always-equal":
+            keeps = False  # nothing was implemented
+        else:
+            keeps = not ((student in IN_FUNCTION or student in STEALERS)
+                         and nbmeta.graded_function(gid) == VICTIM)
+        assert float(cell["score"]) == (float(cell["max_score"]) if keeps else 0), cell
+
+
+GRADE_IDS = {nbmeta.grade_id(c) for c in build.source_notebook(A).cells if nbmeta.is_grade(c)}
+
+
+def test_the_network_student_reached_nothing(hostile):
+    assert hostile["connections"] == 0
+    page = (hostile["out"] / "feedback" / "network" / A / f"{A}.html").read_text()
+    assert "ConnectionRefusedError" in page or "OSError" in page
 
 
 def test_stopped_cells_are_explained(hostile):
@@ -212,7 +235,5 @@ def test_stealing_works_where_the_files_can_be_read(hostile):
 
 
 def test_secret_files_cannot_be_opened(hostile):
-    if not sandbox.can_isolate():
-        pytest.skip("hiding files from the kernel needs root (mount namespace); see README")
     page = (hostile["out"] / "feedback" / "snoops" / A / f"{A}.html").read_text()
     assert page.count("READ-DENIED") == 4 and "READ-OK" not in page
