@@ -1,5 +1,5 @@
-"""Properties of whole grading runs over the synthetic class of test_grade.py: parallel jobs
-give the one-job results; a run killed half-way (SIGKILL of `grade` alone) leaves no process
+"""Properties of whole grading runs over the synthetic class of test_grade.py: one job gives
+the results of parallel jobs; a run killed half-way (SIGKILL of `grade` alone) leaves no process
 behind and resumes without grading anything twice; the grader's own failures are never
 journaled and are retried; a resubmitted notebook is graded again; runs at the same time
 (the same user twice, two users) do not collide; the gradebook works on PostgreSQL."""
@@ -32,8 +32,8 @@ def rows(path, assignment=None):
                       if assignment is None or r["assignment"] == assignment)
 
 
-def test_parallel_jobs_give_the_one_job_results(graded, tmp_path):
-    run_cli("grade", graded["subs"], "--out", tmp_path, "--jobs", "2", "--assignment", ONE)
+def test_one_job_gives_the_parallel_results(graded, tmp_path):
+    run_cli("grade", graded["subs"], "--out", tmp_path, "--jobs", "1", "--assignment", ONE)
     assert rows(tmp_path / "grades.csv") == rows(graded["out"] / "grades.csv", ONE)
     assert rows(tmp_path / "checks.csv") == rows(graded["out"] / "checks.csv", ONE)
 
