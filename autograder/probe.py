@@ -198,7 +198,9 @@ def nn_module(cls, kwargs, seed=None, state=None, dtype="float64"):
 
 
 def _resolve(value, results):
-    if isinstance(value, tuple) and len(value) == 3 and value[0] == "__ref__":
+    # a chain's reference; a 3-tuple of arrays (an RNN's (Wx, Wh, b)) is an ordinary argument
+    if (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], str)
+            and value[0] == "__ref__"):
         out = results[value[1]]
         for key in value[2]:
             out = out[key]

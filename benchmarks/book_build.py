@@ -6,7 +6,7 @@ scratch directory, so the repository's own _build and caches are neither used no
 copy builds with the repository's .venv. The clean build executes every chapter; the rebuild
 should re-read only the edited page and execute nothing. Goal: rebuild / clean <= 0.10.
 
-    .venv/bin/python benchmarks/book_build.py [--chapter book/sequential_data.md]
+    .venv/bin/python benchmarks/book_build.py [--chapter book/sequential_data/order.md]
 """
 import argparse
 import shutil
@@ -49,7 +49,7 @@ def edit_prose(page: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chapter", default="book/sequential_data.md",
+    parser.add_argument("--chapter", default="book/sequential_data/order.md",
                         help="the page whose prose is edited (default: %(default)s)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="book-build-") as scratch:

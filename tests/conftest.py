@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import build, nbmeta, paths, reference
+from autograder import build, checks, nbmeta, paths, reference
 from autograder.release import release
 
 ROOT = paths.ROOT
@@ -65,6 +65,12 @@ def built_book() -> Path:
     return ROOT / "_build" / "html"
 
 
+def depends_of(assignment, function) -> tuple:
+    """The graded functions whose checks of ``function`` run too (a chain on the student's own
+    forward): a student who wrote only ``function`` must have written these as well."""
+    return tuple(checks.checks_of(assignment)[function].depends)
+
+
 def points_by_function(assignment) -> dict[str, float]:
     points = {}
     for cell in build.source_notebook(assignment).cells:
@@ -86,7 +92,8 @@ def graded(released, tmp_path_factory):
         write_submission(subs, "reference", a, full)
         write_submission(subs, "untouched", a, student_nb)
         for f in functions:
-            write_submission(subs, f"only-{f}", a, with_functions(copy.deepcopy(student_nb), a, [f]))
+            write_submission(subs, f"only-{f}", a,
+                             with_functions(copy.deepcopy(student_nb), a, [f, *depends_of(a, f)]))
         write_submission(subs, "unparsable", a, raw='{"cells": [')
         write_submission(subs, "renamed", a, full, name="my homework.ipynb")
         (subs / "missing" / a).mkdir(parents=True)

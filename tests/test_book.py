@@ -23,7 +23,7 @@ def test_config_builds_only_the_toc_and_offline():
 
 def test_every_chapter_executed(built_book):
     pages = chapter_pages()
-    assert "book/sequential_data" in pages
+    assert "book/sequential_data/order" in pages
     for page in pages:
         html = (built_book / f"{page}.html").read_text()
         outputs = html.count('class="cell_output')
@@ -32,7 +32,7 @@ def test_every_chapter_executed(built_book):
 
 
 def test_mathjax_is_served_locally(built_book):
-    html = (built_book / "book" / "sequential_data.html").read_text()
+    html = (built_book / "book" / "sequential_data" / "order.html").read_text()
     scripts = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', html, flags=re.I)
     assert scripts and all(not s.startswith(("http:", "https:", "//")) for s in scripts), scripts
     assert (built_book / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()

@@ -36,7 +36,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402  (only once chromi
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-LANDING, CHAPTER = "book/intro.html", "book/sequential_data.html"
+# A chapter section with equations, code and figures
+LANDING, CHAPTER = "book/intro.html", "book/sequential_data/order.html"
 
 # What each page reports once loaded (and once MathJax has typeset it).
 INSPECT = """() => {

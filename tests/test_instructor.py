@@ -56,5 +56,5 @@ def test_student_book_has_no_conceptual_solution(instructor_book, built_book):
         student = _plain(student_page.read_text()) if student_page.is_file() else ""
         for solution in solutions:
             assert _plain(solution) not in student, (student_page, solution[:200])
-    chapter = (instructor_book / "book" / "sequential_data.html").read_text()
+    chapter = (instructor_book / "book" / "sequential_data" / "summary.html").read_text()
     assert chapter.count('<section id="solution-content">') >= 2
