@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import checks, codec, probe, reference
+from autograder import checks, codec, probe
 from autograder.checks import compare
 from autograder.checks.spec import Generator, Module, Table, Tensor, form
 

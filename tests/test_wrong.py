@@ -10,7 +10,6 @@ import copy
 import csv
 import json
 
-import nbformat
 import pytest
 
 from autograder import build, checks, nbmeta, reference

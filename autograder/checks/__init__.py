@@ -37,8 +37,8 @@ from typing import Callable
 import numpy as np
 
 from .. import codec, paths, probe, reference
-from .compare import ATOL, RTOL, difference, short, verdict
-from .spec import Call, Case, Generator, Module, Ref, Table, Tensor, case_form, form
+from .compare import ATOL, RTOL, difference, verdict
+from .spec import Call, Case, Generator, Module, Ref, Table, Tensor, case_form
 
 __all__ = ["Call", "Case", "Check", "Generator", "Module", "Ref", "Table", "Tensor", "check",
            "judge", "cases", "kinds", "request", "failures", "summary", "declared_functions"]

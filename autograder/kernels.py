@@ -1,0 +1,220 @@
+"""The kernels of one job slot: each started through the sandbox launcher, in a working folder
+of its own, reachable only over IPC sockets, with an output cap; and stopped with every process
+of the slot.
+
+A kernel is started from the assignment's trusted setup: while it boots (a prestarted kernel
+does so while the grader judges the previous notebook) it imports the libraries the
+assignment's own setup cells import, torch's ~2 s included, so that a submission does not wait
+for them. Nothing of this reaches the student's namespace.
+"""
+import ast
+import functools
+import json
+import os
+import pwd
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from jupyter_client import AsyncKernelManager
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from . import capture, nbmeta, reference, sandbox
+from .probe import MIME
+
+START_TIMEOUT_S = 60
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (no kernel could start): a grader problem, not the student's."""
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel started through the sandbox launcher, reachable only over IPC sockets."""
+
+    def __init__(self, prefix: list[str], workdir: Path, owner: str | None, life: int, **kwargs):
+        # New socket paths for each kernel life: a killed kernel's sockets may linger a moment.
+        super().__init__(transport="ipc", ip=str(workdir / f"kernel{life}"),
+                         connection_file=str(workdir / f"connection{life}.json"), **kwargs)
+        self._prefix, self._owner = prefix, owner
+
+    warm: tuple = ()  # modules the kernel imports as it starts, before any student code
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        # The imports run while the kernel boots, which a prestarted kernel does while the
+        # grader judges the previous notebook: torch's ~2 s leave the critical path. They only
+        # fill sys.modules; no name reaches the student's namespace.
+        lines = [f"--IPKernelApp.exec_lines=__import__('importlib').import_module({m!r})"
+                 for m in self.warm]
+        return self._prefix + super().format_kernel_cmd(extra_arguments) + lines
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self._owner:  # the kernel runs as the slot's user and must read it
+            entry = pwd.getpwnam(self._owner)
+            os.chown(self.connection_file, entry.pw_uid, entry.pw_gid)
+
+
+class CappedClient(NotebookClient):
+    """nbclient with an output cap per cell; capture outputs go to their own budget."""
+
+    def __init__(self, nb, limits: sandbox.Limits, **kwargs):
+        super().__init__(nb, timeout=limits.cell_timeout_s, interrupt_on_timeout=False,
+                         allow_errors=True, record_timing=False, raise_on_iopub_timeout=False,
+                         iopub_timeout=5, **kwargs)
+        self.limits = limits
+        self.cell_bytes: dict[int, int] = {}
+        self.capture_bytes = 0
+
+    async def _async_check_alive(self) -> None:
+        # nbclient asks the heartbeat channel, which a kernel looping on a loaded machine can
+        # miss: a spurious "dead kernel" would cost points. The launcher process tells the truth.
+        if not await ensure_async(self.km.is_alive()):
+            raise DeadKernelError("Kernel died")
+
+    def output(self, outs, msg, display_id, cell_index):
+        data = msg["content"].get("data") or {}
+        size = len(json.dumps(msg["content"], default=str))
+        if MIME in data:
+            self.capture_bytes += size
+            if self.capture_bytes > self.limits.capture_mb * 2**20:
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+        used = self.cell_bytes.get(cell_index, 0)
+        budget = self.limits.output_kb_per_cell * 1024
+        self.cell_bytes[cell_index] = used + size
+        if used + size <= budget:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= budget:
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"\n[output truncated by the grader: more than {self.limits.output_kb_per_cell} KB]\n"))
+        return None
+
+
+class _Discard(list):
+    """nbclient stores each executed cell back at ``nb.cells[index]``; cells are executed one at
+    a time here and kept by the grader, so the client's notebook drops what it is given."""
+
+    def __setitem__(self, index, value):
+        pass
+
+
+
+class Kernels:
+    """Starts and stops the kernels of one job slot (its sandbox user, its run folder)."""
+
+    def __init__(self, *, slot: int, limits: sandbox.Limits):
+        self.limits = limits
+        self.sandboxed = sandbox.sandboxed()  # raises sandbox.Unavailable: never silently less
+        self.user = sandbox.slot_user(slot)
+        if not self.sandboxed:  # orphans of the unsafe mode; a sandbox's die with its PID namespace
+            sandbox.become_subreaper()
+        self.base = Path(sandbox.run_folder())  # this process's own: no other run shares it
+        self._scratch = nbformat.v4.new_notebook(cells=_Discard())
+        self._lives = 0
+        self.assignment = None  # the one the next kernel warms up for
+
+    def launch(self) -> tuple[Path, "CappedClient"]:
+        """A new working directory and a kernel process starting in it (not waited for)."""
+        workdir = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.base))
+        home = workdir / "home"  # the kernel's working directory without the sandbox (unsafe)
+        home.mkdir()
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            for path in (workdir, home):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        os.chmod(workdir, 0o700)  # connection files and IPC sockets, the slot user's only
+        client = self.client(workdir)
+        try:
+            self.spawn(client, workdir)
+        except Exception:  # _execute starts a kernel afresh, with retries
+            pass
+        return workdir, client
+
+    def environment(self, workdir: Path) -> dict[str, str]:
+        home = Path(sandbox.HOME) if self.sandboxed else workdir / "home"
+        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home),
+               "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(home / ".config"),
+               "IPYTHONDIR": str(home / ".ipython"), "XDG_CACHE_HOME": str(home / ".cache"),
+               "PYTHONNOUSERSITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+               # one thread per library: parallel jobs share the cores, threads count as processes
+               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # set where OpenBLAS needs them
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+    def client(self, workdir: Path) -> CappedClient:
+        prefix = sandbox.launcher_command(user=self.user, limits=self.limits, workdir=str(workdir))
+        self._lives += 1
+        km = SandboxKernelManager(prefix, workdir, self.user, self._lives)
+        km.warm = warm_modules(self.assignment) if self.assignment else ()
+        return CappedClient(self._scratch, self.limits, km=km, startup_timeout=START_TIMEOUT_S)
+
+    def spawn(self, client: CappedClient, workdir: Path) -> None:
+        # The kernel's own stdout/stderr (not its cells' output) would reach the grader's
+        # terminal: a student's forked processes can write there endlessly.
+        client.start_new_kernel(env=self.environment(workdir), cwd=str(workdir / "home"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def connect(self, client: CappedClient) -> None:
+        client.start_new_kernel_client()
+        client.reset_execution_trackers()
+        self.run_code(client, capture.SETUP, index=-1)
+
+    def start(self, workdir: Path, attempts: int = 2) -> CappedClient:
+        for attempt in range(attempts):
+            client = self.client(workdir)
+            try:
+                self.spawn(client, workdir)
+                self.connect(client)
+                return client
+            except Exception as err:
+                self.stop(client)
+                if attempt == attempts - 1:
+                    raise SandboxError(f"the sandboxed kernel did not start: {err}") from err
+
+    def run_code(self, client: CappedClient, code: str, index: int) -> nbformat.NotebookNode:
+        cell = nbformat.v4.new_code_cell(code)
+        client.execute_cell(cell, index, store_history=False)
+        return cell
+
+    def stop(self, client) -> None:
+        # The user's processes first: the kernel is then reaped by its launcher, which the
+        # kernel manager reaps in turn (killing the launcher first would leave zombies that
+        # count against the slot user's process limit).
+        sandbox.kill_user_processes(self.user)
+        _shutdown(client.km)
+        sandbox.reap(self.user)
+
+
+def _shutdown(km) -> None:
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # already dead, or never started: nothing left to stop
+        pass
+
+
+@functools.cache
+def warm_modules(assignment: str) -> tuple:
+    """The top-level modules the assignment's own setup cells import (from the instructor
+    source, never from a submission, which could name anything)."""
+    names = []
+    for cell in reference.cells(assignment).cells:
+        if cell.cell_type != "code" or nbmeta.course_tag(cell) != "locked":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module.split(".")[0])
+    return tuple(dict.fromkeys(n for n in names if n.isidentifier()))
