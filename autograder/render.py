@@ -84,7 +84,7 @@ def literal(value) -> str:
 def _nested(items) -> str:
     text = repr(items)
     return text if len(text) <= WIDTH - 30 else "\n    " + pprint.pformat(
-        items, width=WIDTH - 4, compact=True).replace("\n", "\n    ") + "\n"
+        items, width=WIDTH - 4, compact=True).replace("\n", "\n    ")
 
 
 def visible_cell(assignment: str, function: str, points: int) -> str:
