@@ -75,7 +75,7 @@ def paste(nb, assignment: str, functions, bug: str | None = None):
 
 def make_class(subs: Path, n: int) -> dict[tuple[str, str], str]:
     """Write SUBS/<student>/<assignment>/; returns the kind of each (student, assignment)."""
-    released = release(subs.parent / "release")
+    released = release(subs.parent / "release", ASSIGNMENTS)
     kinds = {}
     for i in range(n):
         student, kind = f"s{i:03d}", KINDS[i % len(KINDS)]
