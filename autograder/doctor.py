@@ -64,6 +64,34 @@ def probe(limits: sandbox.Limits = sandbox.Limits()) -> dict:
         lock.close()
 
 
+def zygote_probe(limits: sandbox.Limits = sandbox.Limits()) -> str:
+    """How kernels will start: forked from a zygote (started here, as a job slot starts it),
+    or one by one through the launcher, and why."""
+    import time
+
+    from .kernels import ZYGOTE_ENV, Kernels, forking
+    from .zygote import Zygote
+
+    if not forking():
+        return f"one by one through the launcher ({ZYGOTE_ENV}=0)"
+    if not sandbox.sandboxed():
+        return "one by one through the launcher (no sandbox: no zygote)"
+    slot, lock = sandbox.claim_slot()
+    kernels = Kernels(slot=slot, limits=limits)
+    try:
+        started = time.monotonic()
+        command = sandbox.zygote_command(user=kernels.user, limits=limits,
+                                         sockets=str(kernels.base))
+        Zygote(command, kernels.environment(kernels.base), ()).close()
+        return (f"forked from a zygote per job slot (it started in "
+                f"{time.monotonic() - started:.1f} s; {ZYGOTE_ENV}=0 starts each through the launcher)")
+    except Exception as err:
+        return f"one by one through the launcher (the zygote failed: {err})"
+    finally:
+        shutil.rmtree(kernels.base, ignore_errors=True)
+        lock.close()
+
+
 def main() -> int:
     limits = sandbox.Limits()
     me = pwd.getpwuid(os.getuid()).pw_name
@@ -96,6 +124,7 @@ def main() -> int:
             else f"no (the kernel runs as uid {seen['uid']}"
                  + (", in a user namespace of its own)" if mode == "sandboxed" else ")"))
     print(f"separate uid:    {slot}")
+    print(f"kernel start:    {zygote_probe(limits)}")
     lim = seen["limits"]
     mib = 2**20
     print(f"limits:          memory {lim['AS'] // mib} MiB, {lim['NPROC']} processes/threads, "

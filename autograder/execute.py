@@ -51,13 +51,18 @@ class Runner:
         self.assignment = None
         self._spare = None
 
+    def prestart_for(self, assignment: str) -> None:
+        """Launch the next notebook's kernel now (it warms up for ``assignment``)."""
+        if self._spare is None:
+            self.kernels.assignment = assignment
+            sandbox.kill_user_processes(self.kernels.user)  # anything an interrupted earlier run left
+            self._spare = self.kernels.launch()
+
     def run(self, assignment: str, nb: nbformat.NotebookNode) -> Execution:
         started = time.monotonic()
-        self.assignment = self.kernels.assignment = assignment  # (the spare warms up for it)
+        self.prestart_for(assignment)  # unless a spare is ready (whatever it warmed up for)
+        self.assignment = self.kernels.assignment = assignment  # (the next spare warms up for it)
         spare, self._spare = self._spare, None
-        if spare is None:
-            sandbox.kill_user_processes(self.kernels.user)  # anything an interrupted earlier run left
-            spare = self.kernels.launch()
         workdir, client = spare
         try:
             execution = self._execute(nb, workdir, started, client)
@@ -69,12 +74,17 @@ class Runner:
             self._spare = self.kernels.launch()
         return execution
 
-    def close(self) -> None:
-        """Stop the spare kernel, if any, and remove this runner's folder."""
+    def close_spare(self) -> None:
         if self._spare is not None:
             workdir, client = self._spare
             self._spare = None
             self.kernels.stop(client)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def close(self) -> None:
+        """Stop the spare kernel, if any, and remove this runner's folder."""
+        self.close_spare()
+        self.kernels.close()
         shutil.rmtree(self.kernels.base, ignore_errors=True)
 
     def _place(self, nb, client) -> None:

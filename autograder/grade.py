@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -114,11 +115,7 @@ def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     assignments = assignments or paths.assignments()
-    course = Course(out / "nbgrader", db_url)
-    for assignment in assignments:
-        course.generate(assignment)
     people = students(submissions)
-    course.add_students(people)
     journal = Journal(out / "journal")
     # assignment by assignment: a worker's prestarted kernel then warms up for the right one
     pairs = [(s, a) for a in assignments for s in people]
@@ -126,38 +123,78 @@ def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str
     forced = set(people) if regrade == [] else set(regrade or [])
     done = {p: r for p in pairs if p[0] not in forced and (r := journal.load(*p, digests[p]))}
     todo = [p for p in pairs if p not in done]
-    # On a terminal (or when asked): count, percentage, rate and ETA, and the last result.
-    bar = tqdm(total=len(pairs), initial=len(done), unit="submission", file=sys.stderr,
-               disable=not (sys.stderr.isatty() if progress is None else progress),
-               dynamic_ncols=True, smoothing=0.1)
-    for result in _run(todo, submissions, out, db_url, jobs, limits):
-        result.digest = digests[(result.student, result.assignment)]
-        journal.record(result)
-        done[(result.student, result.assignment)] = result
-        bar.set_postfix_str(f"{result.student}/{result.assignment}: {result.status}", refresh=False)
-        bar.update()
-    bar.close()
-    results = [done[p] for p in pairs]
-    report.write(out, results, course)
+    course = Course(out / "nbgrader", db_url)
+    with Workers(todo, submissions, out, db_url, jobs, limits) as workers:
+        # The workers import, and launch their first kernels, while the assignments are generated.
+        for assignment in assignments:
+            course.generate(assignment)
+        course.add_students(people)
+        # On a terminal (or when asked): count, percentage, rate and ETA, and the last result.
+        bar = tqdm(total=len(pairs), initial=len(done), unit="submission", file=sys.stderr,
+                   disable=not (sys.stderr.isatty() if progress is None else progress),
+                   dynamic_ncols=True, smoothing=0.1)
+        for result in workers.results():
+            result.digest = digests[(result.student, result.assignment)]
+            journal.record(result)
+            done[(result.student, result.assignment)] = result
+            bar.set_postfix_str(f"{result.student}/{result.assignment}: {result.status}",
+                                refresh=False)
+            bar.update()
+        bar.close()
+        workers.release()  # they stop their spare kernels while the reports are written
+        results = [done[p] for p in pairs]
+        report.write(out, results, course)
     return GradeRun(results, out, resumed=len(pairs) - len(todo))
 
 
-def _run(todo, submissions: Path, out: Path, db_url, jobs: int, limits: Limits):
-    """Grade the pairs, yielding each result as it finishes."""
-    hide = [str(submissions), str(out)]
-    if jobs <= 1 or len(todo) <= 1:
-        if todo:
-            _init_worker(out, db_url, hide, limits, pooled=False)
-        for student, assignment in todo:
-            try:
-                yield _grade_task(submissions, student, assignment)
-            except Exception as err:  # the grader's own failure: the run goes on
-                yield Result(student, assignment, "error", reason=f"grader error: {err!r}"[:300])
-        return
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(out, db_url, hide, limits, True)) as pool:
-        futures = {pool.submit(_grade_task, submissions, s, a): (s, a) for s, a in todo}
+class Workers:
+    """The processes that grade the pairs ``todo``: ``jobs`` pool workers (each owning a
+    sandbox slot, dying with this process), or this process itself for one job. They start
+    on entry, each importing and launching its first kernel, so that this start-up overlaps
+    whatever the caller does before :meth:`results` (generating the assignments)."""
+
+    def __init__(self, todo, submissions: Path, out: Path, db_url, jobs: int, limits: Limits):
+        self.todo, self.submissions, self.pool = todo, submissions, None
+        self.setup = (out, db_url, [str(submissions), str(out)], limits,
+                      todo[0][1] if todo else None)
+        self.pooled = jobs > 1 and len(todo) > 1
+        self.jobs = jobs
+        self._stopping = None  # the thread that shuts the pool down
+
+    def __enter__(self) -> "Workers":
+        if self.pooled:
+            ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_init_worker,
+                                            initargs=(*self.setup, True))
+            for _ in range(self.jobs):  # a pool spawns a worker per waiting task: all of them now
+                self.pool.submit(int)
+        elif self.todo:
+            _init_worker(*self.setup, pooled=False)
+        return self
+
+    def release(self) -> None:
+        """Let the workers go, without waiting for them (see ``__exit__``)."""
+        if self.pool is not None and self._stopping is None:
+            self._stopping = threading.Thread(target=self.pool.shutdown,
+                                              kwargs={"cancel_futures": True})
+            self._stopping.start()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+        if self._stopping is not None:
+            self._stopping.join()
+
+    def results(self):
+        """Grade the pairs, yielding each result as it finishes."""
+        if self.pool is None:
+            for student, assignment in self.todo:
+                try:
+                    yield _grade_task(self.submissions, student, assignment)
+                except Exception as err:  # the grader's own failure: the run goes on
+                    yield Result(student, assignment, "error", reason=f"grader error: {err!r}"[:300])
+            return
+        futures = {self.pool.submit(_grade_task, self.submissions, s, a): (s, a)
+                   for s, a in self.todo}
         for future in as_completed(futures):
             student, assignment = futures[future]
             try:
@@ -169,7 +206,8 @@ def _run(todo, submissions: Path, out: Path, db_url, jobs: int, limits: Limits):
 _WORKER: dict = {}
 
 
-def _init_worker(out: Path, db_url, hide, limits: Limits, pooled: bool) -> None:
+def _init_worker(out: Path, db_url, hide, limits: Limits, first: str | None,
+                 pooled: bool) -> None:
     if pooled:  # a worker dies with the grading process (even killed), its kernels with it
         sandbox.die_with_parent()
     quiet_library_warnings()
@@ -178,6 +216,11 @@ def _init_worker(out: Path, db_url, hide, limits: Limits, pooled: bool) -> None:
     _WORKER["course"] = Course(out / "nbgrader", db_url, slot=_WORKER["slot"], hide=hide,
                                limits=limits)
     _WORKER["out"] = out
+    if first:
+        try:
+            _WORKER["course"].warm_up(first)
+        except Exception:  # the first notebook starts its kernel afresh, with retries
+            pass
 
 
 def _grade_task(submissions: Path, student: str, assignment: str) -> Result:

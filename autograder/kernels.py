@@ -25,8 +25,15 @@ from nbclient.exceptions import DeadKernelError
 
 from . import capture, nbmeta, reference, sandbox
 from .probe import MIME
+from .zygote import Zygote, ZygoteError
 
 START_TIMEOUT_S = 60
+ZYGOTE_ENV = "RNN_GRADER_ZYGOTE"  # "0": start every kernel through the launcher instead
+
+
+def forking() -> bool:
+    """Whether sandboxed kernels are forked from a zygote (the default) rather than started."""
+    return os.environ.get(ZYGOTE_ENV, "1") != "0"
 
 
 class SandboxError(RuntimeError):
@@ -40,16 +47,26 @@ class SandboxKernelManager(AsyncKernelManager):
         # New socket paths for each kernel life: a killed kernel's sockets may linger a moment.
         super().__init__(transport="ipc", ip=str(workdir / f"kernel{life}"),
                          connection_file=str(workdir / f"connection{life}.json"), **kwargs)
-        self._prefix, self._owner = prefix, owner
+        self._prefix, self._owner, self._workdir = prefix, owner, str(workdir)
 
     warm: tuple = ()  # modules the kernel imports as it starts, before any student code
+    zygote: Zygote | None = None  # forks the kernel, when given (and the prefix is unused)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self.zygote is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        # The provisioner keeps managing a process: the zygote's fork, which it polls and
+        # kills through the zygote (see zygote.Forked).
+        self.provisioner.process = self.zygote.spawn(self.connection_file, self._workdir)
+        self.provisioner.pid = self.provisioner.pgid = None
+        self._reconcile_connection_info(self.provisioner.connection_info)
 
     def format_kernel_cmd(self, extra_arguments=None):
         # The imports run while the kernel boots, which a prestarted kernel does while the
         # grader judges the previous notebook: torch's ~2 s leave the critical path. They only
         # fill sys.modules; no name reaches the student's namespace.
         lines = [f"--IPKernelApp.exec_lines=__import__('importlib').import_module({m!r})"
-                 for m in self.warm]
+                 for m in self.warm] if self.zygote is None else []
         return self._prefix + super().format_kernel_cmd(extra_arguments) + lines
 
     def write_connection_file(self, **kwargs):
@@ -118,6 +135,34 @@ class Kernels:
         self._scratch = nbformat.v4.new_notebook(cells=_Discard())
         self._lives = 0
         self.assignment = None  # the one the next kernel warms up for
+        self.forking = self.sandboxed and forking()
+        self.zygote: Zygote | None = None
+        self.events: list[str] = []  # what the instructor should know (a zygote that failed)
+
+    def _zygote(self) -> Zygote | None:
+        """The slot's zygote, warm for the current assignment, started when first needed; None
+        when kernels are started through the launcher (also after a zygote failed to start)."""
+        if not self.forking:
+            return None
+        warm = warm_modules(self.assignment) if self.assignment else ()
+        if self.zygote is not None and (self.zygote.warm != warm or not self.zygote.alive()):
+            self.zygote.close()
+            self.zygote = None
+        if self.zygote is None:
+            command = sandbox.zygote_command(user=self.user, limits=self.limits,
+                                             sockets=str(self.base), warm=warm)
+            try:
+                self.zygote = Zygote(command, self.environment(self.base), warm)
+            except (OSError, ZygoteError) as err:
+                self.forking = False
+                self.events.append(f"kernels are started one by one: the zygote failed ({err})")
+                print(f"grader: {self.events[-1]}", file=sys.stderr)  # slower, as safe
+        return self.zygote
+
+    def close(self) -> None:
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
 
     def launch(self) -> tuple[Path, "CappedClient"]:
         """A new working directory and a kernel process starting in it (not waited for)."""
@@ -144,16 +189,19 @@ class Kernels:
                "PYTHONNOUSERSITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
                # one thread per library: parallel jobs share the cores, threads count as processes
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # set where OpenBLAS needs them
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "RNN_GRADER_ZYGOTE_DEBUG"):  # set where OpenBLAS needs them
             if name in os.environ:
                 env[name] = os.environ[name]
         return env
 
     def client(self, workdir: Path) -> CappedClient:
-        prefix = sandbox.launcher_command(user=self.user, limits=self.limits, workdir=str(workdir))
+        zygote = self._zygote()
+        prefix = [] if zygote else sandbox.launcher_command(user=self.user, limits=self.limits,
+                                                            workdir=str(workdir))
         self._lives += 1
         km = SandboxKernelManager(prefix, workdir, self.user, self._lives)
         km.warm = warm_modules(self.assignment) if self.assignment else ()
+        km.zygote = zygote
         return CappedClient(self._scratch, self.limits, km=km, startup_timeout=START_TIMEOUT_S)
 
     def spawn(self, client: CappedClient, workdir: Path) -> None:

@@ -49,13 +49,17 @@ class SandboxedExecute(NbGraderPreprocessor):
     prestart = Bool(True, help="launch the next notebook's kernel while this one is judged "
                                "(a fresh kernel per notebook all the same)").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def runner(self) -> execute.Runner:
+        """This configuration's runner, kept across notebooks: it holds the prestarted kernel."""
         limits = sandbox.Limits(**self.limits)
         key = (self.slot, tuple(self.hide), limits, self.prestart)
-        if key not in RUNNERS:  # kept across notebooks: it holds the prestarted kernel
+        if key not in RUNNERS:
             RUNNERS[key] = execute.Runner(slot=self.slot, hide=list(self.hide), limits=limits,
                                           prestart=self.prestart)
-        execution = RUNNERS[key].run(resources["nbgrader"]["assignment"], nb)
+        return RUNNERS[key]
+
+    def preprocess(self, nb, resources):
+        execution = self.runner().run(resources["nbgrader"]["assignment"], nb)
         resources["execution"] = execution
         LAST_RUN.clear()
         LAST_RUN.update(seconds=execution.seconds, events=execution.events, verdicts={})

@@ -201,35 +201,65 @@ def launcher_command(*, user: str | None, limits: Limits, workdir: str) -> list[
              "--file-mb", str(limits.file_mb)]
     if user:
         entry = pwd.getpwnam(user)
-        uid, gid = entry.pw_uid, entry.pw_gid
-        inner += ["--uid", str(uid), "--gid", str(gid)]
+        inner += ["--uid", str(entry.pw_uid), "--gid", str(entry.pw_gid)]
     if not sandboxed():  # the unsafe flag: limits (and, as root, the slot user) only
         return [sys.executable, os.path.abspath(__file__), *inner, "--"]
+    # what the launcher needs, as root in the sandbox, to hand HOME to the slot user and
+    # become it (bwrap drops every other capability)
+    caps = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+            "--cap-add", "CAP_CHOWN"] if user else []
+    args = _bwrap(user=user, limits=limits, shared=workdir, program=(LAUNCHER, __file__),
+                  caps=caps)
+    args += ["--size", str(limits.scratch_mb * 2**20), "--perms", "0700", "--tmpfs", HOME]
+    return args + ["--", sys.executable, LAUNCHER, *inner, "--home", HOME, "--"]
+
+
+def zygote_command(*, user: str | None, limits: Limits, sockets: str, warm=()) -> list[str]:
+    """The command that starts a job slot's zygote (see ``zygote``) in the sandbox, with the
+    slot's socket folder ``sockets`` bound in. It keeps the capabilities (as root, root's; as
+    an ordinary user, those of its own user namespace) to give each kernel its namespaces; each
+    kernel drops them all before anything of a student's runs."""
+    from . import zygote
+
+    args = _bwrap(user=user, limits=limits, shared=sockets, program=(zygote.ZYGOTE, zygote.__file__),
+                  caps=["--cap-add", "ALL"])
+    args += ["--perms", "0755", "--dir", HOME]  # each kernel mounts its own tmpfs there
+    inner = ["--warm", ",".join(warm), "--home", HOME, "--sockets", sockets,
+             "--memory-mb", str(limits.memory_mb), "--processes", str(_process_limit(limits)),
+             "--file-mb", str(limits.file_mb), "--scratch-mb", str(limits.scratch_mb),
+             "--tmp-mb", str(limits.tmp_mb)]
+    if user:
+        entry = pwd.getpwnam(user)
+        inner += ["--uid", str(entry.pw_uid), "--gid", str(entry.pw_gid)]
+    return args + ["--", sys.executable, zygote.ZYGOTE, *inner]
+
+
+def _bwrap(*, user: str | None, limits: Limits, shared: str, program: tuple[str, str],
+           caps: list[str]) -> list[str]:
+    """The sandbox both starters share: the allow-list, the identity files, ``program``
+    (inside path, host file) bound read-only, and the one host folder ``shared`` bound
+    read-write at its own path."""
     mb = 2**20
     if user:
-        # what the launcher needs, as root in the sandbox, to hand HOME to the slot user and
-        # become it (bwrap drops every other capability)
-        caps = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-                "--cap-add", "CAP_CHOWN"]
+        entry = pwd.getpwnam(user)
+        uid, gid = entry.pw_uid, entry.pw_gid
     else:
-        uid, gid, caps = os.getuid(), os.getgid(), []
+        uid, gid = os.getuid(), os.getgid()
     binds = python_paths()
     args = [bwrap(), *_namespaces(), *caps, "--dev", "/dev", "--proc", "/proc",
             "--size", str(limits.tmp_mb * mb), "--perms", "1777", "--tmpfs", "/tmp",
             "--size", str(limits.tmp_mb * mb), "--perms", "1777", "--tmpfs", "/dev/shm"]
     # Folders bwrap creates on the way to a mount point would be root's own (0700) as root.
-    parents = {os.path.dirname(p) for p in (*binds, workdir, HOME, LAUNCHER, "/etc/passwd",
+    parents = {os.path.dirname(p) for p in (*binds, shared, HOME, program[0], "/etc/passwd",
                                             "/usr/bin")}
     for path in sorted({a for p in parents for a in _ancestors(p)} - {"/tmp", "/dev"}):
         args += ["--perms", "0755", "--dir", path]
     args += _system_mounts()
     for path in binds:
         args += ["--ro-bind", path, path]
-    args += identity_files(workdir, uid, gid)
-    args += ["--ro-bind", os.path.abspath(__file__), LAUNCHER,
-             "--size", str(limits.scratch_mb * mb), "--perms", "0700", "--tmpfs", HOME,
-             "--bind", workdir, workdir, "--chdir", "/"]
-    return args + ["--", sys.executable, LAUNCHER, *inner, "--home", HOME, "--"]
+    args += identity_files(shared, uid, gid)
+    return args + ["--ro-bind", os.path.abspath(program[1]), program[0],
+                   "--bind", shared, shared, "--chdir", "/"]
 
 
 def _ancestors(path: str) -> list[str]:

@@ -113,3 +113,20 @@ def test_nbgrader_export_is_written(graded):
     assert {"assignment", "student_id", "score", "max_score"} <= set(rows[0])
     assert any(r["student_id"] == "reference" and float(r["score"]) == float(r["max_score"])
                for r in rows)
+
+
+def test_the_gradebook_revision_is_the_one_nbgrader_finds():
+    """The grader stamps a new gradebook with alembic's head read in process; nbgrader finds
+    it with the `alembic heads` command (the one it runs): both must name the same revision."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograder.course import alembic_head
+
+    with _temp_alembic_ini("sqlite:////tmp/unused.db") as ini:
+        alembic = Path(sys.executable).parent / "alembic"
+        output = subprocess.check_output([str(alembic), "-c", ini, "heads"], text=True)
+    assert alembic_head() == output.splitlines()[0].split(" ")[0]

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import execute, paths, sandbox
+from autograder import execute, kernels, paths, sandbox
 
 from conftest import ASSIGNMENTS, ROOT, Listener
 
@@ -79,21 +79,104 @@ def _text(cell) -> str:
     return "".join(parts)
 
 
-@pytest.fixture(scope="module")
-def kernel(copies):
+def _runner(mode: str, **options) -> execute.Runner:
+    """A runner whose kernels are forked from the slot's zygote, or each started through the
+    launcher (``RNN_GRADER_ZYGOTE=0``, and the fallback when a zygote cannot start)."""
+    slot, lock = sandbox.claim_slot()
+    previous = os.environ.get(kernels.ZYGOTE_ENV)
+    os.environ[kernels.ZYGOTE_ENV] = "1" if mode == "zygote" else "0"
+    try:
+        runner = execute.Runner(slot=slot, **options)
+    finally:
+        if previous is None:
+            del os.environ[kernels.ZYGOTE_ENV]
+        else:
+            os.environ[kernels.ZYGOTE_ENV] = previous
+    runner.slot_lock = lock
+    assert runner.kernels.forking == (mode == "zygote")
+    return runner
+
+
+def _close(runner: execute.Runner) -> None:
+    runner.close()
+    runner.slot_lock.close()
+
+
+@pytest.fixture(scope="module", params=["zygote", "launcher"])
+def kernel(copies, request):
     listener = Listener()
     cells = _cells(copies, listener.port)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells.values()])
-    slot, lock = sandbox.claim_slot()
-    runner = execute.Runner(slot=slot, limits=LIMITS)
+    runner = _runner(request.param, limits=LIMITS)
     try:
         execution = runner.run(A, nb)
+        assert runner.kernels.events == []  # the zygote did not fall back to the launcher
     finally:
-        runner.close()
-        lock.close()
+        _close(runner)
         listener.close()
     seen = {name: _text(cell) for name, cell in zip(cells, execution.notebook.cells)}
     return {"seen": seen, "events": execution.events, "accepted": listener.accepted}
+
+
+# What a kernel forked from the zygote sees of the zygote and of its siblings (the spare kernel,
+# forked for the next notebook, is running meanwhile).
+VIEW = ("import os, glob\n"
+        "socket_dir = os.path.dirname(os.path.dirname(__import__('ipykernel.connect').connect"
+        ".get_connection_file()))\n"
+        "status = dict(l.split(':', 1) for l in open('/proc/self/status'))\n"
+        "print({'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),\n"
+        "       'caps': {k: status[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb')},\n"
+        "       'found': sorted(glob.glob('/tmp/mark-*') + glob.glob('mark-*')),\n"
+        "       'sockets': sorted(os.listdir(socket_dir)), 'uid': os.getuid(),\n"
+        "       'warm': 'numpy' in __import__('sys').modules})\n"
+        "open('/tmp/mark-{n}', 'w').write('{n}')\n"
+        "open('mark-{n}', 'w').write('{n}')\n"
+        "import subprocess\n"
+        "subprocess.Popen(['sleep', '600'])  # left running: it must not outlive the kernel")
+
+
+@pytest.fixture(scope="module")
+def forked():
+    """Two notebooks in a row through one runner: the second's kernel is forked while the
+    first runs (the spare), from the same zygote."""
+    runner = _runner("zygote", prestart=True)
+    views = []
+    try:
+        for n in (1, 2):
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(VIEW.replace("{n}", str(n)))])
+            cell = runner.run(A, nb).notebook.cells[0]
+            views.append(eval(_text(cell).strip().splitlines()[0]))
+        sleepers = subprocess.run(["pgrep", "-f", "sleep 600"], capture_output=True, text=True)
+    finally:
+        _close(runner)
+    return views, sleepers.stdout.split()
+
+
+def test_a_forked_kernel_sees_only_its_own_processes(forked):
+    views, sleepers = forked
+    for view in views:
+        # pid 1, the namespace's init, and 2, the kernel; then only what the kernel started
+        assert view["pids"][:2] == [1, 2] and len(view["pids"]) <= 4, view["pids"]
+    assert sleepers == []  # the first kernel's child died with its PID namespace
+
+
+def test_a_forked_kernel_keeps_no_capability(forked):
+    views, _ = forked
+    for view in views:
+        assert set(view["caps"].values()) == {"0000000000000000"}, view["caps"]
+        if os.geteuid() == 0:
+            assert view["uid"] != 0  # the slot's user, as with the launcher
+
+
+def test_a_forked_kernel_sees_nothing_of_the_kernel_before(forked):
+    (first, second) = forked[0]
+    assert first["found"] == [] and second["found"] == [], (first, second)
+    assert first["warm"] and second["warm"]  # the assignment's libraries came with the fork
+
+
+def test_a_forked_kernel_sees_only_its_own_socket_folder(forked):
+    for view in forked[0]:
+        assert len(view["sockets"]) == 1, view["sockets"]
 
 
 def test_the_kernel_lists_only_the_allow_list(kernel):
@@ -164,5 +247,6 @@ def test_doctor_reports_the_protections():
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for words in ("kernels:         sandboxed", "network:         BLOCKED",
-                  "paths:           hidden", f"memory {sandbox.Limits().memory_mb} MiB"):
+                  "paths:           hidden", f"memory {sandbox.Limits().memory_mb} MiB",
+                  "kernel start:    forked from a zygote"):
         assert words in proc.stdout, proc.stdout
