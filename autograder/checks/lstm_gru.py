@@ -3,8 +3,9 @@
 Every case is seeded and compared with the reference solution and with an independent oracle:
 ``nn.LSTMCell``/``nn.LSTM`` and ``nn.GRUCell``/``nn.GRU`` loaded with the same weights through
 ``autograder.adapters`` (the contract's mapping: ``Wx = weight_ih.T``, ``Wh = weight_hh.T``,
-LSTM ``b = bias_ih + bias_hh``, GRU ``bx = bias_ih``, ``bh = bias_hh``), torch autograd and
-complex-step numerical gradients for the LSTM backward, and real modules for ``count_params``.
+LSTM ``b = bias_ih + bias_hh``, GRU ``bx = bias_ih``, ``bh = bias_hh``; its ``weights_from_torch``
+also judges ``*_params_from_torch``), torch autograd and complex-step numerical gradients for the
+LSTM backward, and real modules for ``count_params``.
 
 ``lstm_step_backward`` runs on the cache of the student's own ``lstm_step_forward`` (a chain);
 the core runs no oracle on a chain, so its own judge recomputes torch autograd and complex-step
@@ -81,13 +82,8 @@ def _torch():
 
 def _cell(kind, Wx, Wh, bx, bh=None):
     """An nn.LSTMCell / nn.GRUCell in float64 holding these numpy weights."""
-    torch = _torch()
-    D, H = Wx.shape[0], Wh.shape[0]
-    cell = getattr(torch.nn, kind)(D, H).double()
-    state = {k.replace("_l0", ""): torch.from_numpy(v)
-             for k, v in adapters.state_entries(Wx, Wh, bx, bh).items()}
-    cell.load_state_dict(state)
-    return cell
+    return adapters.module_with(kind, Wx.shape[0], Wh.shape[0],
+                                adapters.state_entries(Wx, Wh, bx, bh, layer=None))
 
 
 def _t(a):
@@ -139,10 +135,10 @@ def _backward_case(rng, N, D, H, scale, zero_state, label, dh_zero=False, dc_zer
 
 def _lstm_vjp(x, h_prev, c_prev, Wx, Wh, b, dh_next, dc_next):
     """sum(dh_next * h_next) + sum(dc_next * c_next) of one step, for real or complex inputs."""
-    H = h_prev.shape[1]
     a = x @ Wx + h_prev @ Wh + b
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))
-    i, f, g, o = sig(a[:, :H]), sig(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
+    i, f, g, o = (adapters.gate(a, name) for name in "ifgo")
+    i, f, g, o = sig(i), sig(f), np.tanh(g), sig(o)
     c = f * c_prev + i * g
     return (dh_next * o * np.tanh(c)).sum() + (dc_next * c).sum()
 
@@ -151,7 +147,7 @@ def _autograd(inputs, dh_next, dc_next):
     torch = _torch()
     leaves = [_t(a).requires_grad_() for a in inputs]
     x, h, c, Wx, Wh, b = leaves
-    i, f, g, o = (x @ Wx + h @ Wh + b).chunk(4, dim=1)
+    i, f, g, o = (adapters.gate(x @ Wx + h @ Wh + b, name) for name in "ifgo")
     c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h_next = torch.sigmoid(o) * torch.tanh(c_next)
     grads = torch.autograd.grad((h_next, c_next), leaves, (_t(dh_next), _t(dc_next)))
@@ -240,6 +236,9 @@ def _judge_params(kind):
         from .spec import form
         torch = _torch()
         module = codec.decode(form(case.args[0]), live=True)
+        message = difference(adapters.weights_from_torch(module), got.result)
+        if message:
+            return f"disagrees with the course's adapter (weights_from_torch): {message}"
         dtype = next(module.parameters()).dtype
         rng = np.random.default_rng(7)
         D, H = module.input_size, module.hidden_size

@@ -5,9 +5,10 @@ Inputs are seeded random float64 arrays over a grid of shapes: ``T = 1``, ``N = 
 scaled by ``1/sqrt(fan_in)`` so that ``tanh`` stays out of saturation, where a wrong formula would
 hide behind values close to +-1. Besides the reference solution, every function is compared with
 ``torch.nn.RNN`` given the same weights through ``autograder.adapters`` (one layer, bidirectional,
-2 and 3 layers), and ``rnn_params_from_torch`` is also judged by a round trip: its arrays in a
-numpy forward must reproduce the module's own output. Only the hidden states are compared: the
-caches are the student's own format (chapter 4 gives the reference caches).
+2 and 3 layers), and ``rnn_params_from_torch`` against the adapter's ``weights_from_torch`` and
+by a round trip: its arrays in a numpy forward must reproduce the module's own output. Only the
+hidden states are compared: the caches are the student's own format (chapter 4 gives the
+reference caches).
 """
 import numpy as np
 
@@ -42,12 +43,9 @@ def _step_cases(rng):
 def _torch_step(x, h_prev, Wx, Wh, b):
     import torch
 
-    cell = torch.nn.RNNCell(*Wx.shape).double()
+    state = adapters.state_entries(Wx, Wh, b, layer=None)  # a cell's names: no _l0
+    cell = adapters.module_with("RNNCell", *Wx.shape, state)
     with torch.no_grad():
-        cell.weight_ih.copy_(torch.from_numpy(Wx.T.copy()))
-        cell.weight_hh.copy_(torch.from_numpy(Wh.T.copy()))
-        cell.bias_ih.copy_(torch.from_numpy(b))
-        cell.bias_hh.zero_()
         h = cell(torch.from_numpy(x), torch.from_numpy(h_prev))
     return h.numpy(), None
 
@@ -114,6 +112,14 @@ def _round_trip(D, H, seed, dtype, Wx, Wh, b):
     return float(np.max(np.abs(np.stack(hs) - expected)))
 
 
+def _live(module):
+    """The torch module that a ``Module`` spec describes, as the student's kernel builds it."""
+    from .. import codec
+    from .spec import form
+
+    return codec.decode(form(module), live=True)
+
+
 def _judge_params(case, got, expected):
     """The reference's arrays, then the round trip through a numpy forward."""
     (module,) = case.args
@@ -123,6 +129,9 @@ def _judge_params(case, got, expected):
         problem = difference(e, g, path=name)  # float32 parameters convert to float64 exactly
         if problem:
             return problem
+    problem = difference(adapters.weights_from_torch(_live(module)), got.result)
+    if problem:
+        return f"disagrees with the course's adapter (weights_from_torch): {problem}"
     sizes = module.kwargs
     error = _round_trip(sizes["input_size"], sizes["hidden_size"], module.seed, module.dtype,
                         *got.result)
