@@ -55,7 +55,7 @@ class Runner:
         """Launch the next notebook's kernel now (it warms up for ``assignment``)."""
         if self._spare is None:
             self.kernels.assignment = assignment
-            sandbox.kill_user_processes(self.kernels.user)  # anything an interrupted earlier run left
+            self.kernels.sweep()  # anything an interrupted earlier run left
             self._spare = self.kernels.launch()
 
     def run(self, assignment: str, nb: nbformat.NotebookNode) -> Execution:
@@ -67,7 +67,7 @@ class Runner:
         try:
             execution = self._execute(nb, workdir, started, client)
         finally:
-            sandbox.kill_user_processes(self.kernels.user)
+            self.kernels.sweep()
             shutil.rmtree(workdir, ignore_errors=True)
         execution.seconds = time.monotonic() - started
         if self.prestart:

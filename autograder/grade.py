@@ -17,6 +17,7 @@ import hashlib
 import html
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import shutil
 import sys
@@ -31,7 +32,7 @@ from tqdm import tqdm
 
 from . import intake, paths, quiet_library_warnings, report, sandbox
 from .course import Course, StepFailed
-from .preprocessors import LAST_RUN
+from .preprocessors import LAST_RUN, close_runners
 from .sandbox import Limits, claim_slot
 
 
@@ -129,6 +130,8 @@ def grade(submissions, out, *, assignments: list[str] | None = None, db_url: str
         for assignment in assignments:
             course.generate(assignment)
         course.add_students(people)
+        # The report's plotting library loads while the workers grade (not after them).
+        threading.Thread(target=report.prepare, daemon=True).start()
         # On a terminal (or when asked): count, percentage, rate and ETA, and the last result.
         bar = tqdm(total=len(pairs), initial=len(done), unit="submission", file=sys.stderr,
                    disable=not (sys.stderr.isatty() if progress is None else progress),
@@ -163,10 +166,14 @@ class Workers:
 
     def __enter__(self) -> "Workers":
         if self.pooled:
-            ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
+            # Forked, the workers start with this process's imports (~1 s each less), which is
+            # safe only while no other thread exists (one could hold a lock mid-way): a pool
+            # that forks starts all its workers at once, before its own manager thread.
+            alone = sys.platform == "linux" and threading.active_count() == 1
+            ctx = multiprocessing.get_context("fork" if alone else "spawn")
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_init_worker,
                                             initargs=(*self.setup, True))
-            for _ in range(self.jobs):  # a pool spawns a worker per waiting task: all of them now
+            for _ in range(self.jobs):  # a spawning pool starts a worker per waiting task
                 self.pool.submit(int)
         elif self.todo:
             _init_worker(*self.setup, pooled=False)
@@ -210,6 +217,9 @@ def _init_worker(out: Path, db_url, hide, limits: Limits, first: str | None,
                  pooled: bool) -> None:
     if pooled:  # a worker dies with the grading process (even killed), its kernels with it
         sandbox.die_with_parent()
+        # A forked worker ends without atexit; multiprocessing's finalizers run either way:
+        # the spare kernel, the zygote and the run folder go with the worker.
+        multiprocessing.util.Finalize(None, close_runners, exitpriority=10)
     quiet_library_warnings()
     if "slot" not in _WORKER:  # one sandbox slot per worker process, for its lifetime
         _WORKER["slot"], _WORKER["slot_lock"] = claim_slot()

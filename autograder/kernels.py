@@ -15,10 +15,13 @@ import pwd
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
@@ -40,6 +43,37 @@ class SandboxError(RuntimeError):
     """The sandbox itself failed (no kernel could start): a grader problem, not the student's."""
 
 
+class ReadyClient(AsyncKernelClient):
+    """jupyter_client's kernel client, with a shorter wait for IOPub when the kernel first
+    answers. Its ``wait_for_ready`` asks for ``kernel_info`` and, on the reply, waits 0.2 s for
+    a message on IOPub; the first request's status messages are published before the
+    subscription has joined, so every kernel start cost 0.2 s of waiting. Here the request is
+    repeated every 20 ms until one of its messages comes through."""
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await ensure_async(self.shell_channel.get_msg(timeout=1))
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:
+                    await ensure_async(self.iopub_channel.get_msg(timeout=0.02))
+                except Empty:
+                    pass  # IOPub has not joined yet: ask again
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    wait_for_ready = _async_wait_for_ready  # the asynchronous client binds the name itself
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel started through the sandbox launcher, reachable only over IPC sockets."""
 
@@ -48,6 +82,7 @@ class SandboxKernelManager(AsyncKernelManager):
         super().__init__(transport="ipc", ip=str(workdir / f"kernel{life}"),
                          connection_file=str(workdir / f"connection{life}.json"), **kwargs)
         self._prefix, self._owner, self._workdir = prefix, owner, str(workdir)
+        self.client_factory = ReadyClient
 
     warm: tuple = ()  # modules the kernel imports as it starts, before any student code
     zygote: Zygote | None = None  # forks the kernel, when given (and the prefix is unused)
@@ -233,12 +268,20 @@ class Kernels:
         return cell
 
     def stop(self, client) -> None:
-        # The user's processes first: the kernel is then reaped by its launcher, which the
-        # kernel manager reaps in turn (killing the launcher first would leave zombies that
-        # count against the slot user's process limit).
-        sandbox.kill_user_processes(self.user)
+        # A forked kernel's processes all live in its PID namespace, which ends with it. A
+        # launched kernel's: the user's processes first, then the kernel is reaped by its
+        # launcher, which the kernel manager reaps in turn (killing the launcher first would
+        # leave zombies that count against the slot user's process limit).
+        self.sweep()
         _shutdown(client.km)
-        sandbox.reap(self.user)
+        if not self.forking:
+            sandbox.reap(self.user)
+
+    def sweep(self) -> None:
+        """Kill whatever a launched kernel left behind (as root: every process of the slot's
+        user). Forked kernels leave nothing: their PID namespaces end with them."""
+        if not self.forking:
+            sandbox.kill_user_processes(self.user)
 
 
 def _shutdown(km) -> None:

@@ -122,7 +122,8 @@ RUNNERS: dict = {}
 
 
 @atexit.register
-def _close_runners() -> None:
+def close_runners() -> None:
+    """Stop every runner's spare kernel and zygote (more than once does no harm)."""
     for runner in RUNNERS.values():
         runner.close()
 

@@ -8,6 +8,7 @@ A locked cell whose whole source is ``# provided: rnn.rnn_step_forward rnn.rnn_f
 for code a later notebook is given from an earlier assignment's reference: :func:`cells` replaces
 it by those functions' solution cells, markers removed, for the build and for this module alike.
 """
+import ast
 import copy
 import functools
 import re
@@ -67,6 +68,31 @@ def load(assignment: str) -> types.ModuleType:
 
 def function(assignment: str, name: str):
     return getattr(load(assignment), name)
+
+
+@functools.cache
+def parameters(assignment: str, name: str) -> tuple[str, ...]:
+    """The parameter names of a reference function (of a class: its ``__init__``'s, ``self``
+    left out), as ``inspect.signature`` gives them, read from the source without executing it:
+    :func:`load` would import the assignment's libraries (torch, ~2 s) in a process that only
+    builds notebooks or judges results. () for a name the cells do not define."""
+    found = ()
+    for cell in cells(assignment).cells:
+        if cell.cell_type != "code" or nbmeta.course_tag(cell) not in ("locked", "solution"):
+            continue
+        for node in ast.parse(cell.source).body:  # the module's own names, the last one wins
+            if isinstance(node, ast.ClassDef) and node.name == name:
+                init = [n for n in node.body
+                        if isinstance(n, ast.FunctionDef) and n.name == "__init__"]
+                found = _names(init[0].args)[1:] if init else ()
+            elif isinstance(node, ast.FunctionDef) and node.name == name:
+                found = _names(node.args)
+    return found
+
+
+def _names(a: ast.arguments) -> tuple[str, ...]:
+    return tuple([x.arg for x in (*a.posonlyargs, *a.args)] + ([a.vararg.arg] if a.vararg else [])
+                 + [x.arg for x in a.kwonlyargs] + ([a.kwarg.arg] if a.kwarg else []))
 
 
 def solution_cells(assignment: str) -> dict[str, str]:

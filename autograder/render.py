@@ -93,7 +93,7 @@ def visible_cell(assignment: str, function: str, points: int) -> str:
 
     check = checks.checks_of(assignment)[function]
     outcomes = checks.expected(assignment, function, "visible")["outcomes"]
-    names = _parameters(assignment, function)
+    names = list(reference.parameters(assignment, function))
     lines = [f"# Visible tests of {function} ({points} point{'s' * (points != 1)}). The grader "
              "runs exactly these cases", "# for these points, judged as expect() judges them here."]
     for case, outcome in zip(checks.cases(assignment, function, "visible"), outcomes):
@@ -145,10 +145,3 @@ def hidden_cell(assignment: str, function: str, kind: str, points: int) -> str:
             "### END HIDDEN TESTS")
 
 
-def _parameters(assignment: str, function: str) -> list[str]:
-    import inspect
-
-    try:
-        return list(inspect.signature(reference.function(assignment, function)).parameters)
-    except (TypeError, ValueError):
-        return []

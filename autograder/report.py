@@ -13,6 +13,12 @@ GRADE_COLUMNS = ["student", "assignment", "score", "max_score", "status", "reaso
 CHECK_COLUMNS = ["student", "assignment", "grade_id", "score", "max_score"]
 
 
+def prepare() -> None:
+    """Import what the HTML report draws with (~0.6 s), ahead of :func:`write`."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
 def write(out: Path, results, course) -> None:
     with Gradebook(course.db_url, course.coursedir.course_id) as gb:
         for result in results:

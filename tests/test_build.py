@@ -95,3 +95,22 @@ def test_a_kind_without_cases_or_an_unknown_function_fails_the_build(tmp_path, m
     nb = build.source_notebook("broken")
     assert [nbmeta.grade_id(c) for c in nb.cells if nbmeta.is_grade(c)] == [
         "f-visible", "f-hidden", "f-gradient"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_parameters_read_from_the_source_match_the_executed_reference(assignment):
+    """The build and the judge read parameter names from the source without running it (no
+    torch in the grading process); they must be what the executed reference's signatures say."""
+    import inspect
+
+    module = reference.load(assignment)
+    names = [n for n, obj in vars(module).items() if not n.startswith("_") and callable(obj)
+             and getattr(obj, "__module__", None) == module.__name__]
+    assert names
+    for name in names:
+        try:
+            signature = tuple(inspect.signature(getattr(module, name)).parameters)
+        except (TypeError, ValueError):
+            signature = ()
+        assert reference.parameters(assignment, name) == signature, name
+    assert reference.parameters(assignment, "no_such_function") == ()
