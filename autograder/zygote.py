@@ -32,6 +32,11 @@ import sys
 import time
 
 ZYGOTE = "/etc/rnn-grader/zygote.py"  # this file, inside the sandbox
+# Options of a forked kernel. IPython keeps its input history in an SQLite file written by a
+# thread of its own, which it stops before each os.fork() and starts again at the next cell: in
+# a forked kernel, after a fork bomb had used up the process limit, that restart failed, and so
+# did every later cell. History in memory needs no thread (a graded kernel needs no history).
+KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:"]
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -162,7 +167,7 @@ def _become_kernel(args, request) -> None:
         _reseed()
         from ipykernel import kernelapp
 
-        sys.argv = ["ipykernel_launcher", "-f", request["connection"]]
+        sys.argv = ["ipykernel_launcher", "-f", request["connection"], *KERNEL_OPTIONS]
         kernelapp.launch_new_instance(argv=sys.argv[1:])
     except BaseException:
         if os.environ.get("RNN_GRADER_ZYGOTE_DEBUG"):
