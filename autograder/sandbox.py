@@ -223,7 +223,8 @@ def zygote_command(*, user: str | None, limits: Limits, sockets: str, warm=()) -
 
     args = _bwrap(user=user, limits=limits, shared=sockets, program=(zygote.ZYGOTE, zygote.__file__),
                   caps=["--cap-add", "ALL"])
-    args += ["--perms", "0755", "--dir", HOME]  # each kernel mounts its own tmpfs there
+    # each kernel mounts its own tmpfs at HOME; STAGE is where it moves mounts through
+    args += ["--perms", "0755", "--dir", HOME, "--perms", "0755", "--dir", zygote.STAGE]
     inner = ["--warm", ",".join(warm), "--home", HOME, "--sockets", sockets,
              "--memory-mb", str(limits.memory_mb), "--processes", str(_process_limit(limits)),
              "--file-mb", str(limits.file_mb), "--scratch-mb", str(limits.scratch_mb),

@@ -25,6 +25,7 @@ side. They speak one JSON object per line over the zygote's stdin and stdout.
 import ctypes
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -32,6 +33,7 @@ import sys
 import time
 
 ZYGOTE = "/etc/rnn-grader/zygote.py"  # this file, inside the sandbox
+STAGE = "/etc/rnn-grader/stage"       # an empty folder of the sandbox's, to move mounts through
 # Options of a forked kernel. IPython keeps its input history in an SQLite file written by a
 # thread of its own, which it stops before each os.fork() and starts again at the next cell: in
 # a forked kernel, after a fork bomb had used up the process limit, that restart failed, and so
@@ -40,8 +42,11 @@ KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:"]
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_PRIVATE = 1024, 2048, 4096, 16384, 1 << 18
+MS_RELATIME = 1 << 21
+MOUNT_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
+               "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
 MNT_DETACH = 2
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 24, 38, 47
 PR_SET_CHILD_SUBREAPER, PR_CAP_AMBIENT_CLEAR_ALL = 36, 4
@@ -71,13 +76,28 @@ def _isolate_mounts(args, kernel_dir: str) -> None:
     libc = _libc()
     _mount(None, "/", flags=MS_REC | MS_PRIVATE)  # nothing propagates back to the zygote
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    # Its own socket folder and none of the slot's others: the folder is bound aside (at HOME,
-    # not yet the kernel's), fresh tmpfs cover /tmp, /dev/shm and the slot's socket folder
-    # (the grader's state may live under /tmp), and the folder is bound back where it was.
-    _mount(kernel_dir, args.home, flags=MS_BIND)
     mb = 2**20
+    # Its own socket folder, none of the slot's others, and a fresh /tmp and /dev/shm. The
+    # zygote's /tmp may hold more mounts than its files: the Python environment (a clone under
+    # /tmp) and the slot's socket folder (the grader's state under /tmp). So the socket folder
+    # goes aside (at HOME, not yet the kernel's), the old /tmp too (at STAGE, with its mounts),
+    # fresh tmpfs cover /tmp and /dev/shm, the mounts other than the socket folder come back
+    # as they were (read-only ones read-only), and the kernel's socket folder comes back alone.
+    kept = [m for m in _mounts() if m[0].startswith("/tmp/")
+            and not _within(m[0], args.sockets) and not _within(args.sockets, m[0])]
+    _mount(kernel_dir, args.home, flags=MS_BIND)
+    if kept:
+        _mount("/tmp", STAGE, flags=MS_BIND | MS_REC)
     for path in ("/tmp", "/dev/shm"):
         _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={args.tmp_mb * mb},mode=1777")
+    for point, flags in kept:
+        if any(_within(point, other) for other, _ in kept if other != point):
+            continue  # it came back with the mount it is in (MS_REC)
+        os.makedirs(point, exist_ok=True)
+        _mount(STAGE + point[len("/tmp"):], point, flags=MS_BIND | MS_REC)
+        _mount(None, point, flags=MS_REMOUNT | MS_BIND | flags)
+    if kept:
+        _check(libc.umount2(STAGE.encode(), MNT_DETACH), "umount the staged /tmp")
     if os.path.isdir(args.sockets):  # not under /tmp: cover it too
         _mount("tmpfs", args.sockets, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
     os.makedirs(kernel_dir)
@@ -85,6 +105,24 @@ def _isolate_mounts(args, kernel_dir: str) -> None:
     _check(libc.umount2(args.home.encode(), MNT_DETACH), "umount the staging bind")
     _mount("tmpfs", args.home, "tmpfs", MS_NOSUID | MS_NODEV,
            f"size={args.scratch_mb * mb},mode=0700")
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _mounts() -> list[tuple[str, int]]:
+    """This namespace's mount points and the per-mount flags a bind remount must repeat
+    (in a user namespace the kernel refuses to drop them)."""
+    found = []
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            fields = line.split()
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            options = fields[5].split(",")
+            flags = sum(bit for name, bit in MOUNT_FLAGS.items() if name in options)
+            found.append((point, flags))
+    return found
 
 
 def _default_signals() -> None:

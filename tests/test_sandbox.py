@@ -128,7 +128,9 @@ VIEW = ("import os, glob\n"
         "       'caps': {k: status[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb')},\n"
         "       'found': sorted(glob.glob('/tmp/mark-*') + glob.glob('mark-*')),\n"
         "       'sockets': sorted(os.listdir(socket_dir)), 'uid': os.getuid(),\n"
-        "       'warm': 'numpy' in __import__('sys').modules})\n"
+        "       'warm': 'numpy' in __import__('sys').modules,\n"
+        "       'lazy': __import__('importlib').util.find_spec('jupytext') is not None,\n"
+        "       'venv_writable': os.access(__import__('sys').prefix, os.W_OK)})\n"
         "open('/tmp/mark-{n}', 'w').write('{n}')\n"
         "open('mark-{n}', 'w').write('{n}')\n"
         "import subprocess\n"
@@ -177,6 +179,12 @@ def test_a_forked_kernel_sees_nothing_of_the_kernel_before(forked):
 def test_a_forked_kernel_sees_only_its_own_socket_folder(forked):
     for view in forked[0]:
         assert len(view["sockets"]) == 1, view["sockets"]
+
+
+def test_a_forked_kernel_sees_the_python_environment_read_only(forked):
+    """Wherever it lives (a clone under /tmp, whose fresh tmpfs must not hide it)."""
+    for view in forked[0]:
+        assert view["lazy"] and not view["venv_writable"], view
 
 
 def test_the_kernel_lists_only_the_allow_list(kernel):
