@@ -174,7 +174,7 @@ class Kernels:
         self.zygote: Zygote | None = None
         self.events: list[str] = []  # what the instructor should know (a zygote that failed)
 
-    def _zygote(self) -> Zygote | None:
+    def current_zygote(self) -> Zygote | None:
         """The slot's zygote, warm for the current assignment, started when first needed; None
         when kernels are started through the launcher (also after a zygote failed to start)."""
         if not self.forking:
@@ -224,13 +224,14 @@ class Kernels:
                "PYTHONNOUSERSITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
                # one thread per library: parallel jobs share the cores, threads count as processes
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "RNN_GRADER_ZYGOTE_DEBUG"):  # set where OpenBLAS needs them
+        # set where OpenBLAS needs them; the last shows a forked kernel's start-up errors
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "RNN_GRADER_ZYGOTE_DEBUG"):
             if name in os.environ:
                 env[name] = os.environ[name]
         return env
 
     def client(self, workdir: Path) -> CappedClient:
-        zygote = self._zygote()
+        zygote = self.current_zygote()
         prefix = [] if zygote else sandbox.launcher_command(user=self.user, limits=self.limits,
                                                             workdir=str(workdir))
         self._lives += 1

@@ -197,11 +197,7 @@ def identity_files(folder: str, uid: int, gid: int) -> list[str]:
 def launcher_command(*, user: str | None, limits: Limits, workdir: str) -> list[str]:
     """The command prefix that starts a program inside the sandbox; ``workdir`` (the kernel's
     connection file and IPC sockets) is the one host folder it shares with the grader."""
-    inner = ["--memory-mb", str(limits.memory_mb), "--processes", str(_process_limit(limits)),
-             "--file-mb", str(limits.file_mb)]
-    if user:
-        entry = pwd.getpwnam(user)
-        inner += ["--uid", str(entry.pw_uid), "--gid", str(entry.pw_gid)]
+    inner = _limit_args(user, limits)
     if not sandboxed():  # the unsafe flag: limits (and, as root, the slot user) only
         return [sys.executable, os.path.abspath(__file__), *inner, "--"]
     # what the launcher needs, as root in the sandbox, to hand HOME to the slot user and
@@ -226,13 +222,19 @@ def zygote_command(*, user: str | None, limits: Limits, sockets: str, warm=()) -
     # each kernel mounts its own tmpfs at HOME; STAGE is where it moves mounts through
     args += ["--perms", "0755", "--dir", HOME, "--perms", "0755", "--dir", zygote.STAGE]
     inner = ["--warm", ",".join(warm), "--home", HOME, "--sockets", sockets,
-             "--memory-mb", str(limits.memory_mb), "--processes", str(_process_limit(limits)),
-             "--file-mb", str(limits.file_mb), "--scratch-mb", str(limits.scratch_mb),
-             "--tmp-mb", str(limits.tmp_mb)]
+             "--scratch-mb", str(limits.scratch_mb), "--tmp-mb", str(limits.tmp_mb),
+             *_limit_args(user, limits)]
+    return args + ["--", sys.executable, zygote.ZYGOTE, *inner]
+
+
+def _limit_args(user: str | None, limits: Limits) -> list[str]:
+    """The limits a kernel sets on itself, and (as root) the slot user it becomes."""
+    args = ["--memory-mb", str(limits.memory_mb), "--processes", str(_process_limit(limits)),
+            "--file-mb", str(limits.file_mb)]
     if user:
         entry = pwd.getpwnam(user)
-        inner += ["--uid", str(entry.pw_uid), "--gid", str(entry.pw_gid)]
-    return args + ["--", sys.executable, zygote.ZYGOTE, *inner]
+        args += ["--uid", str(entry.pw_uid), "--gid", str(entry.pw_gid)]
+    return args
 
 
 def _bwrap(*, user: str | None, limits: Limits, shared: str, program: tuple[str, str],

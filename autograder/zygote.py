@@ -190,10 +190,15 @@ def _kernel_init(args, request) -> None:
             if pid == kernel:
                 os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     except BaseException:
-        if os.environ.get("RNN_GRADER_ZYGOTE_DEBUG"):
-            import traceback
-            traceback.print_exc()
-        os._exit(71)
+        _fail(71)
+
+
+def _fail(code: int) -> None:
+    """End a fork that could not become a kernel (``RNN_GRADER_ZYGOTE_DEBUG``: say why)."""
+    if os.environ.get("RNN_GRADER_ZYGOTE_DEBUG"):
+        import traceback
+        traceback.print_exc()
+    os._exit(code)
 
 
 def _become_kernel(args, request) -> None:
@@ -208,10 +213,7 @@ def _become_kernel(args, request) -> None:
         sys.argv = ["ipykernel_launcher", "-f", request["connection"], *KERNEL_OPTIONS]
         kernelapp.launch_new_instance(argv=sys.argv[1:])
     except BaseException:
-        if os.environ.get("RNN_GRADER_ZYGOTE_DEBUG"):
-            import traceback
-            traceback.print_exc()
-        os._exit(72)
+        _fail(72)
     os._exit(0)
 
 
@@ -335,7 +337,7 @@ class ZygoteError(RuntimeError):
 class Zygote:
     """One zygote process (its sandbox, started with ``command``) and the kernels it forked."""
 
-    def __init__(self, command: list[str], env: dict, warm: tuple, user=None,
+    def __init__(self, command: list[str], env: dict, warm: tuple,
                  timeout_s: float = 60.0):
         self.warm = warm
         self.exits: dict[str, int] = {}

@@ -184,10 +184,6 @@ def expected(assignment: str, function: str, kind: str) -> dict:
     return result
 
 
-def _parameter_names(assignment: str, target: str) -> tuple:
-    return reference.parameters(assignment, target)
-
-
 def judge(assignment: str, function: str, kind: str, raw_results) -> list[str]:
     """Failure messages (empty: all pass) for the raw outcomes the kernel sent back."""
     spec = checks_of(assignment)[function]
@@ -210,7 +206,7 @@ def _judge_case(assignment, spec: Check, case: Case, f: dict, raw, want: dict, o
     before = {str(i): a for i, a in enumerate(last["args"]["v"]) if a.get("t") != "ref"}
     before.update({str(k["v"]): a for k, a in last["kwargs"]["v"] if a.get("t") != "ref"})
     before = {k: v for k, v in before.items() if v.get("t") not in ("module", "generator", "table")}
-    names = _parameter_names(assignment, last["target"]) if last["on"] is None else ()
+    names = reference.parameters(assignment, last["target"]) if last["on"] is None else ()
     custom = spec.judge is not None
     message = verdict(raw, want, before=before, raises=case.raises.__name__ if case.raises else None,
                       changes=f["changes"], select=f["select"], rtol=spec.rtol, atol=spec.atol,
